@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vtdp-iommu: QEMU device state of the PCI IOMMU function.
+ *
+ * The guest-visible behaviour lives in the translation core
+ * (core/vtdp-core.h); this is the QOM/PCI wrapper around it.
+ */
+#ifndef HW_VTDP_VTDP_IOMMU_H
+#define HW_VTDP_VTDP_IOMMU_H
+
+#include "hw/pci/pci_device.h"
+#include "exec/memory.h"
+#include "qemu/thread.h"
+#include "vtdp-core.h"
+
+#define TYPE_VTDP_IOMMU "vtdp-iommu"
+OBJECT_DECLARE_SIMPLE_TYPE(VTDPIOMMUState, VTDP_IOMMU)
+
+#define TYPE_VTDP_IOMMU_MEMORY_REGION "vtdp-iommu-memory-region"
+
+typedef struct VTDPAddressSpace VTDPAddressSpace;
+
+struct VTDPIOMMUState {
+    PCIDevice parent_obj;
+
+    MemoryRegion regs;              /* BAR 0: register file */
+
+    /* Properties, copied into the core at realize. */
+    uint8_t aw_bits;
+    uint8_t pasid_bits;
+    uint16_t nfr;
+    uint32_t fault_log_size;
+    uint32_t iotlb_size;
+    bool first_stage;
+    bool second_stage;
+    bool pass_through;
+
+    /*
+     * Serialises every call into the core.  Recursive so that a core
+     * callback re-entering the device from the same thread (guest tables
+     * placed on our own BAR) is detected through @in_core instead of
+     * deadlocking.
+     */
+    QemuRecMutex lock;
+    bool in_core;
+    bool core_ready;
+    struct vtdp_core core;
+
+    /*
+     * QEMU splits a failing DMA access into 4-byte accesses, each
+     * translated again; without this one request to an unmapped page
+     * would record up to 1024 faults.  The last fault is remembered and
+     * a translation continuing it (same requester, direction and page,
+     * higher address) fails without being recorded again.  Any successful
+     * translation, register write or reset forgets it.
+     */
+    struct {
+        bool valid;
+        uint16_t sid;
+        uint32_t pasid;
+        bool write;
+        uint64_t addr;
+    } last_fault;
+
+    PCIBus *bus;                    /* the bus we translate for */
+    GHashTable *as_by_devfn;        /* (bus, devfn) -> VTDPAddressSpace */
+};
+
+#endif /* HW_VTDP_VTDP_IOMMU_H */

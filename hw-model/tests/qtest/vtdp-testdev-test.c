@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qtest for vtdp-testdev without an IOMMU: the descriptor ring and the
+ * buffers live at fixed guest-physical addresses in RAM (no guest code
+ * runs under qtest, so nothing else uses them).
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "libqtest.h"
+#include "libqos/pci.h"
+#include "libqos/pci-pc.h"
+#include "../../include/vtdp/testdev-hw.h"
+
+#define TD_DEVFN        QPCI_DEVFN(4, 0)
+#define RING_GPA        0x100000ULL
+#define SRC_GPA         0x200000ULL
+#define DST_GPA         0x400000ULL
+#define RAM_END         0x8000000ULL    /* -m 128M */
+#define BAD_GPA         0xfff0000000000000ULL
+#define RING_ENTRIES    16
+
+typedef struct TD {
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar;
+    uint32_t tail[VTDP_TD_MAX_QUEUES];
+    uint32_t size[VTDP_TD_MAX_QUEUES];
+} TD;
+
+typedef struct Desc {
+    uint8_t opcode;
+    uint8_t flags;
+    uint32_t len;
+    uint64_t src, dst, pattern;
+} Desc;
+
+typedef struct Compl {
+    uint32_t status;
+    uint32_t fault_info;
+    uint64_t result;
+    uint64_t fault_addr;
+} Compl;
+
+static uint64_t ring_gpa(uint32_t q)
+{
+    return RING_GPA + q * VTDP_TD_MAX_RING_ENTRIES * VTDP_TD_DESC_SIZE / 8;
+}
+
+static uint32_t rd(TD *t, uint32_t off)
+{
+    return qpci_io_readl(t->dev, t->bar, off);
+}
+
+static void wr(TD *t, uint32_t off, uint32_t v)
+{
+    qpci_io_writel(t->dev, t->bar, off, v);
+}
+
+static void td_queue_setup(TD *t, uint32_t q, uint32_t entries, uint32_t ctrl)
+{
+    qpci_io_writeq(t->dev, t->bar, VTDP_TD_QREG(q, VTDP_TD_QRING_BASE),
+                   ring_gpa(q));
+    wr(t, VTDP_TD_QREG(q, VTDP_TD_QRING_SIZE), entries);
+    wr(t, VTDP_TD_QREG(q, VTDP_TD_QCTRL), ctrl | VTDP_TD_QCTRL_ENABLE);
+    t->tail[q] = 0;
+    t->size[q] = entries;
+}
+
+static TD *td_start(void)
+{
+    TD *t = g_new0(TD, 1);
+
+    t->qts = qtest_init("-M q35 -m 128M -nodefaults "
+                        "-device vtdp-testdev,addr=04.0");
+    t->bus = qpci_new_pc(t->qts, NULL);
+    t->dev = qpci_device_find(t->bus, TD_DEVFN);
+    g_assert(t->dev);
+    qpci_device_enable(t->dev);
+    t->bar = qpci_iomap(t->dev, VTDP_TESTDEV_REG_BAR, NULL);
+    td_queue_setup(t, 0, RING_ENTRIES, 0);
+    return t;
+}
+
+static void td_stop(TD *t)
+{
+    g_free(t->dev);
+    qpci_free_pc(t->bus);
+    qtest_quit(t->qts);
+    g_free(t);
+}
+
+/* Write a descriptor at the queue's tail slot and return its address. */
+static uint64_t td_put(TD *t, uint32_t q, const Desc *d)
+{
+    uint64_t a = ring_gpa(q) + t->tail[q] * VTDP_TD_DESC_SIZE;
+    uint8_t b[VTDP_TD_DESC_SIZE] = { 0 };
+
+    b[0] = d->opcode;
+    b[1] = d->flags;
+    stl_le_p(b + 4, d->len);
+    stq_le_p(b + 8, d->src);
+    stq_le_p(b + 16, d->dst);
+    stq_le_p(b + 24, d->pattern);
+    stq_le_p(b + 32, 0xc00c1e);
+    qtest_memwrite(t->qts, a, b, sizeof(b));
+    t->tail[q] = (t->tail[q] + 1) % t->size[q];
+    return a;
+}
+
+static void td_wait_head(TD *t, uint32_t q, uint32_t head)
+{
+    for (int i = 0; i < 100000; i++) {
+        if (rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == head) {
+            return;
+        }
+    }
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)), ==, head);
+}
+
+static Compl td_read_compl(TD *t, uint64_t a)
+{
+    uint8_t b[VTDP_TD_DESC_SIZE];
+    Compl c;
+
+    qtest_memread(t->qts, a, b, sizeof(b));
+    g_assert_cmphex(ldq_le_p(b + 32), ==, 0xc00c1e);   /* cookie kept */
+    c.status = ldl_le_p(b + 40);
+    c.fault_info = ldl_le_p(b + 44);
+    c.result = ldq_le_p(b + 48);
+    c.fault_addr = ldq_le_p(b + 56);
+    return c;
+}
+
+/* Submit one descriptor on queue 0 and wait for its completion. */
+static Compl td_run(TD *t, const Desc *d)
+{
+    uint64_t a = td_put(t, 0, d);
+
+    wr(t, VTDP_TD_QREG(0, VTDP_TD_QTAIL), t->tail[0]);
+    td_wait_head(t, 0, t->tail[0]);
+    return td_read_compl(t, a);
+}
+
+static void fill_pattern(TD *t, uint64_t gpa, size_t len, uint8_t seed)
+{
+    g_autofree uint8_t *b = g_malloc(len);
+
+    for (size_t i = 0; i < len; i++) {
+        b[i] = seed + i * 7 + (i >> 8);
+    }
+    qtest_memwrite(t->qts, gpa, b, len);
+}
+
+static void test_regs(void)
+{
+    TD *t = td_start();
+
+    g_assert_cmphex(rd(t, VTDP_TD_REG_ID), ==, VTDP_TD_ID_MAGIC);
+    g_assert_cmpuint(rd(t, VTDP_TD_REG_VERSION), ==, VTDP_TD_VERSION);
+    g_assert_cmpuint(VTDP_TD_CAPS_NQUEUES(rd(t, VTDP_TD_REG_CAPS)), ==, 8);
+    g_assert_false(rd(t, VTDP_TD_REG_CAPS) & VTDP_TD_CAPS_PASID);
+    /* hostile sizes read 0; queues beyond CAPS read 0 */
+    g_assert_cmpuint(qpci_io_readb(t->dev, t->bar, VTDP_TD_REG_ID), ==, 0);
+    g_assert_cmpuint(qpci_io_readw(t->dev, t->bar, VTDP_TD_REG_ID), ==, 0);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(9, VTDP_TD_QRING_SIZE)), ==, 0);
+    /* 64-bit RING_BASE readable as a whole and in halves */
+    g_assert_cmphex(qpci_io_readq(t->dev, t->bar,
+                                  VTDP_TD_QREG(0, VTDP_TD_QRING_BASE)),
+                    ==, ring_gpa(0));
+    /* PASID_EN is reserved: reads back 0 */
+    wr(t, VTDP_TD_QREG(1, VTDP_TD_QCTRL),
+       VTDP_TD_QCTRL_PASID_EN | VTDP_TD_QCTRL_PRIV);
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(1, VTDP_TD_QCTRL)), ==,
+                    VTDP_TD_QCTRL_PRIV);
+    td_stop(t);
+}
+
+static void test_copy(void)
+{
+    static const struct { uint32_t so, dof, len; } cases[] = {
+        { 0, 0, 1 }, { 3, 5, 10007 }, { 4095, 1, 4098 }, { 0, 0, 65536 },
+        { 7, 4093, 200001 },
+    };
+    TD *t = td_start();
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        uint32_t len = cases[i].len;
+        uint64_t src = SRC_GPA + cases[i].so, dst = DST_GPA + cases[i].dof;
+        g_autofree uint8_t *a = g_malloc(len);
+        g_autofree uint8_t *b = g_malloc(len + 2);
+        Desc d = { .opcode = VTDP_TD_OP_COPY, .len = len,
+                   .src = src, .dst = dst };
+        Compl c;
+
+        fill_pattern(t, src, len, i);
+        qtest_memset(t->qts, dst - 1, 0xee, len + 2);
+        c = td_run(t, &d);
+        g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+        qtest_memread(t->qts, src, a, len);
+        qtest_memread(t->qts, dst - 1, b, len + 2);
+        g_assert(memcmp(a, b + 1, len) == 0);
+        g_assert_cmphex(b[0], ==, 0xee);
+        g_assert_cmphex(b[len + 1], ==, 0xee);
+    }
+    td_stop(t);
+}
+
+static void test_fill(void)
+{
+    static const uint32_t lens[] = { 1, 7, 8, 13, 4097, 70001 };
+    const uint64_t pat = 0x8877665544332211ULL;
+    TD *t = td_start();
+
+    for (size_t i = 0; i < ARRAY_SIZE(lens); i++) {
+        uint32_t len = lens[i];
+        uint64_t dst = DST_GPA + 3 + i;
+        g_autofree uint8_t *b = g_malloc(len + 2);
+        Desc d = { .opcode = VTDP_TD_OP_FILL, .len = len, .dst = dst,
+                   .pattern = pat };
+        Compl c;
+
+        qtest_memset(t->qts, dst - 1, 0xee, len + 2);
+        c = td_run(t, &d);
+        g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+        qtest_memread(t->qts, dst - 1, b, len + 2);
+        for (uint32_t j = 0; j < len; j++) {
+            g_assert_cmphex(b[j + 1], ==, (uint8_t)(pat >> ((j % 8) * 8)));
+        }
+        g_assert_cmphex(b[0], ==, 0xee);
+        g_assert_cmphex(b[len + 1], ==, 0xee);
+    }
+    td_stop(t);
+}
+
+static void test_crc32c(void)
+{
+    TD *t = td_start();
+    Desc d = { .opcode = VTDP_TD_OP_CRC32C, .len = 9, .src = SRC_GPA + 1 };
+    Compl c;
+
+    qtest_memwrite(t->qts, SRC_GPA + 1, "123456789", 9);
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    g_assert_cmphex(c.result, ==, 0xe3069283);
+
+    /* 32 zero bytes: RFC 3720 B.4 test vector, across a chunk boundary */
+    qtest_memset(t->qts, SRC_GPA + 4096 - 16, 0, 32);
+    d.src = SRC_GPA + 4096 - 16;
+    d.len = 32;
+    c = td_run(t, &d);
+    g_assert_cmphex(c.result, ==, 0x8a9136aa);
+    td_stop(t);
+}
+
+static void test_compare(void)
+{
+    TD *t = td_start();
+    uint32_t len = 100000;
+    Desc d = { .opcode = VTDP_TD_OP_COMPARE, .len = len,
+               .src = SRC_GPA + 1, .dst = DST_GPA + 2 };
+    uint8_t x = 0x5a;
+    Compl c;
+
+    fill_pattern(t, SRC_GPA + 1, len, 9);
+    fill_pattern(t, DST_GPA + 2, len, 9);
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    g_assert_cmpuint(c.result, ==, len);
+
+    qtest_memread(t->qts, DST_GPA + 2 + 70000, &x, 1);
+    x ^= 0xff;
+    qtest_memwrite(t->qts, DST_GPA + 2 + 70000, &x, 1);
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_MISMATCH);
+    g_assert_cmpuint(c.result, ==, 70000);
+    td_stop(t);
+}
+
+static void test_write_imm_nop_errors(void)
+{
+    TD *t = td_start();
+    uint8_t b[5];
+    Desc d = { .opcode = VTDP_TD_OP_WRITE_IMM, .len = 3, .dst = DST_GPA + 4095,
+               .pattern = 0x0102030405060708ULL };
+    Compl c;
+
+    qtest_memset(t->qts, DST_GPA + 4094, 0xee, 5);
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    qtest_memread(t->qts, DST_GPA + 4094, b, 5);
+    g_assert_cmphex(b[0], ==, 0xee);
+    g_assert_cmphex(b[1], ==, 0x08);
+    g_assert_cmphex(b[2], ==, 0x07);
+    g_assert_cmphex(b[3], ==, 0x06);
+    g_assert_cmphex(b[4], ==, 0xee);
+
+    d.len = 9;
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_BAD_LEN);
+
+    d = (Desc) { .opcode = VTDP_TD_OP_NOP };
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+
+    d = (Desc) { .opcode = VTDP_TD_OP_COPY, .len = 0 };
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_BAD_LEN);
+    d.len = VTDP_TD_MAX_LEN + 1;
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_BAD_LEN);
+
+    d = (Desc) { .opcode = 0x77, .len = 8 };
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_BAD_OPCODE);
+
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC),
+                     ==, 6);
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar,
+                                   VTDP_TD_QREG(0, VTDP_TD_QCOMPLETED)), ==, 6);
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_BYTES),
+                     ==, 3);
+    td_stop(t);
+}
+
+static void test_dma_fault(void)
+{
+    TD *t = td_start();
+    uint8_t b[2];
+    /* the write crosses from the last RAM page into nothing */
+    Desc d = { .opcode = VTDP_TD_OP_FILL, .len = 200,
+               .dst = RAM_END - 100, .pattern = 0x4242424242424242ULL };
+    Compl c;
+
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_DMA_FAULT);
+    g_assert_cmphex(c.fault_addr, ==, RAM_END);
+    g_assert_true(c.fault_info & VTDP_TD_FI_WRITE);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(c.fault_info), !=, 0);
+    qtest_memread(t->qts, RAM_END - 2, b, 2);
+    g_assert_cmphex(b[1], ==, 0x42);    /* the part before the fault ran */
+
+    /* read fault: nothing written to dst */
+    qtest_memset(t->qts, DST_GPA, 0xee, 2);
+    d = (Desc) { .opcode = VTDP_TD_OP_COPY, .len = 64, .src = BAD_GPA + 8,
+                 .dst = DST_GPA };
+    c = td_run(t, &d);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_DMA_FAULT);
+    g_assert_cmphex(c.fault_addr, ==, BAD_GPA + 8);
+    g_assert_false(c.fault_info & VTDP_TD_FI_WRITE);
+    qtest_memread(t->qts, DST_GPA, b, 2);
+    g_assert_cmphex(b[0], ==, 0xee);
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_FAULTS),
+                     ==, 2);
+    td_stop(t);
+}
+
+static void test_halt_on_error(void)
+{
+    TD *t = td_start();
+    Desc bad = { .opcode = VTDP_TD_OP_CRC32C, .len = 4, .src = BAD_GPA };
+    Desc good = { .opcode = VTDP_TD_OP_NOP };
+    uint64_t a1, a2;
+    uint8_t st[4];
+
+    td_queue_setup(t, 2, 8, VTDP_TD_QCTRL_HALT_ON_ERROR);
+    a1 = td_put(t, 2, &bad);
+    a2 = td_put(t, 2, &good);
+    qtest_memset(t->qts, a2 + 40, 0, 4);
+    wr(t, VTDP_TD_QREG(2, VTDP_TD_QTAIL), t->tail[2]);
+    td_wait_head(t, 2, 1);
+    for (int i = 0; i < 100; i++) {
+        g_assert_cmpuint(rd(t, VTDP_TD_QREG(2, VTDP_TD_QHEAD)), ==, 1);
+    }
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(2, VTDP_TD_QSTATUS)), ==,
+                    VTDP_TD_QSTATUS_HALTED);
+    g_assert_cmphex(td_read_compl(t, a1).status, ==,
+                    VTDP_TD_ST_DONE | VTDP_TD_ST_DMA_FAULT);
+    qtest_memread(t->qts, a2 + 40, st, 4);
+    g_assert_cmphex(ldl_le_p(st), ==, 0);
+
+    /* disabling clears HALTED and rewinds the indices */
+    wr(t, VTDP_TD_QREG(2, VTDP_TD_QCTRL), 0);
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(2, VTDP_TD_QSTATUS)), ==, 0);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(2, VTDP_TD_QHEAD)), ==, 0);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(2, VTDP_TD_QTAIL)), ==, 0);
+
+    /* ring not readable: RING_FAULT | HALTED */
+    qpci_io_writeq(t->dev, t->bar, VTDP_TD_QREG(3, VTDP_TD_QRING_BASE),
+                   BAD_GPA);
+    wr(t, VTDP_TD_QREG(3, VTDP_TD_QRING_SIZE), 4);
+    wr(t, VTDP_TD_QREG(3, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
+    wr(t, VTDP_TD_QREG(3, VTDP_TD_QTAIL), 1);
+    for (int i = 0; i < 1000 && !rd(t, VTDP_TD_QREG(3, VTDP_TD_QSTATUS)); i++) {
+        /* wait for the BH */
+    }
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(3, VTDP_TD_QSTATUS)), ==,
+                    VTDP_TD_QSTATUS_HALTED | VTDP_TD_QSTATUS_RING_FAULT);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(3, VTDP_TD_QHEAD)), ==, 0);
+    td_stop(t);
+}
+
+static void test_bad_config(void)
+{
+    TD *t = td_start();
+
+    wr(t, VTDP_TD_QREG(4, VTDP_TD_QRING_SIZE), 3);
+    wr(t, VTDP_TD_QREG(4, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(4, VTDP_TD_QSTATUS)), ==,
+                    VTDP_TD_QSTATUS_BAD_CONFIG);
+    wr(t, VTDP_TD_QREG(4, VTDP_TD_QTAIL), 1);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(4, VTDP_TD_QHEAD)), ==, 0);
+    /* size 8192 too large */
+    wr(t, VTDP_TD_QREG(5, VTDP_TD_QRING_SIZE), 8192);
+    wr(t, VTDP_TD_QREG(5, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(5, VTDP_TD_QSTATUS)), ==,
+                    VTDP_TD_QSTATUS_BAD_CONFIG);
+    td_stop(t);
+}
+
+static void test_wrap(void)
+{
+    TD *t = td_start();
+
+    td_queue_setup(t, 1, 4, 0);
+    for (uint32_t i = 0; i < 11; i++) {
+        Desc d = { .opcode = VTDP_TD_OP_WRITE_IMM, .len = 4,
+                   .dst = DST_GPA + i * 4, .pattern = 0xabc00000 + i };
+        uint64_t a = td_put(t, 1, &d);
+
+        wr(t, VTDP_TD_QREG(1, VTDP_TD_QTAIL), t->tail[1]);
+        td_wait_head(t, 1, t->tail[1]);
+        g_assert_cmphex(td_read_compl(t, a).status, ==,
+                        VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+        g_assert_cmphex(qtest_readl(t->qts, DST_GPA + i * 4), ==,
+                        0xabc00000 + i);
+    }
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(1, VTDP_TD_QHEAD)), ==, 11 % 4);
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar,
+                                   VTDP_TD_QREG(1, VTDP_TD_QCOMPLETED)),
+                     ==, 11);
+    td_stop(t);
+}
+
+static void test_reset_midqueue(void)
+{
+    TD *t = td_start();
+    uint64_t done;
+
+    /* 15 x 4 MiB fills: one per BH run (4 MiB budget) */
+    for (int i = 0; i < RING_ENTRIES - 1; i++) {
+        Desc d = { .opcode = VTDP_TD_OP_FILL, .len = 4 << 20,
+                   .dst = 0x1000000 + (i << 22), .pattern = i };
+        td_put(t, 0, &d);
+    }
+    wr(t, VTDP_TD_QREG(0, VTDP_TD_QTAIL), t->tail[0]);
+    for (int i = 0; i < 100000; i++) {
+        if (qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC)) {
+            break;
+        }
+    }
+    wr(t, VTDP_TD_REG_CTRL, VTDP_TD_CTRL_RESET);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(0, VTDP_TD_QCTRL)), ==, 0);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(0, VTDP_TD_QHEAD)), ==, 0);
+    g_assert_cmpuint(rd(t, VTDP_TD_QREG(0, VTDP_TD_QTAIL)), ==, 0);
+    done = qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC);
+    g_assert_cmpuint(done, >=, 1);
+    g_assert_cmpuint(done, <, RING_ENTRIES - 1);
+    for (int i = 0; i < 100; i++) {
+        g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC),
+                         ==, done);
+    }
+    /* the queue works again after re-enabling */
+    td_queue_setup(t, 0, RING_ENTRIES, 0);
+    {
+        Desc d = { .opcode = VTDP_TD_OP_NOP };
+        g_assert_cmphex(td_run(t, &d).status, ==,
+                        VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    }
+    td_stop(t);
+}
+
+static void test_round_robin(void)
+{
+    TD *t = td_start();
+    int q;
+
+    for (q = 0; q < 8; q++) {
+        td_queue_setup(t, q, 8, 0);
+        for (int i = 0; i < 7; i++) {
+            Desc d = { .opcode = VTDP_TD_OP_WRITE_IMM, .len = 1,
+                       .dst = DST_GPA + q * 8 + i, .pattern = q * 16 + i };
+            td_put(t, q, &d);
+        }
+    }
+    for (q = 0; q < 8; q++) {
+        wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), 7);
+    }
+    for (q = 0; q < 8; q++) {
+        td_wait_head(t, q, 7);
+        for (int i = 0; i < 7; i++) {
+            g_assert_cmphex(qtest_readb(t->qts, DST_GPA + q * 8 + i), ==,
+                            q * 16 + i);
+        }
+    }
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC),
+                     ==, 56);
+    td_stop(t);
+}
+
+static void test_msix(void)
+{
+    TD *t = td_start();
+    Desc irq = { .opcode = VTDP_TD_OP_NOP, .flags = VTDP_TD_DF_IRQ };
+    Desc quiet = { .opcode = VTDP_TD_OP_NOP };
+
+    /* vectors come out of reset masked: a notify sets the PBA bit */
+    qpci_msix_enable(t->dev);
+    g_assert_cmpuint(qpci_msix_table_size(t->dev), ==, 8);
+    g_assert_true(qpci_msix_masked(t->dev, 3));
+    td_run(t, &quiet);
+    g_assert_false(qpci_msix_pending(t->dev, 0));
+    td_queue_setup(t, 3, 4, 0);
+    td_put(t, 3, &irq);
+    wr(t, VTDP_TD_QREG(3, VTDP_TD_QTAIL), t->tail[3]);
+    td_wait_head(t, 3, 1);
+    g_assert_true(qpci_msix_pending(t->dev, 3));
+    g_assert_false(qpci_msix_pending(t->dev, 0));
+    qpci_msix_disable(t->dev);
+    td_stop(t);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/vtdp-testdev/regs", test_regs);
+    qtest_add_func("/vtdp-testdev/copy", test_copy);
+    qtest_add_func("/vtdp-testdev/fill", test_fill);
+    qtest_add_func("/vtdp-testdev/crc32c", test_crc32c);
+    qtest_add_func("/vtdp-testdev/compare", test_compare);
+    qtest_add_func("/vtdp-testdev/write-imm-nop-errors",
+                   test_write_imm_nop_errors);
+    qtest_add_func("/vtdp-testdev/dma-fault", test_dma_fault);
+    qtest_add_func("/vtdp-testdev/halt-on-error", test_halt_on_error);
+    qtest_add_func("/vtdp-testdev/bad-config", test_bad_config);
+    qtest_add_func("/vtdp-testdev/wrap", test_wrap);
+    qtest_add_func("/vtdp-testdev/reset-midqueue", test_reset_midqueue);
+    qtest_add_func("/vtdp-testdev/round-robin", test_round_robin);
+    qtest_add_func("/vtdp-testdev/msix", test_msix);
+    return g_test_run();
+}

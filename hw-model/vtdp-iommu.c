@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vtdp-iommu: a VT-d style IOMMU with PASID, as a PCI function.
+ *
+ * This file is QEMU glue only.  Everything the guest can observe (register
+ * file, table walks, caches, fault recording) is implemented by the
+ * QEMU-independent translation core in core/vtdp-core.c; the glue provides
+ * the PCI function (BAR 0 registers, MSI-X), the per-device IOMMU address
+ * spaces handed to the PCI bus, guest memory access for the core and the
+ * "info vtdp-faults" monitor command.
+ *
+ * Locking: every call into the core happens with s->lock held (the core is
+ * not thread safe).  The lock is recursive only so that re-entry from a
+ * core callback on the same thread (guest tables placed on our own BAR,
+ * or DMA routed back into the IOMMU) is detected through s->in_core and
+ * refused instead of deadlocking or corrupting a table walk in progress.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qapi/error.h"
+#include "qobject/qdict.h"
+#include "exec/address-spaces.h"
+#include "hw/pci/pci_bus.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "monitor/hmp.h"
+#include "monitor/monitor.h"
+#include "qemu/timer.h"
+#include "hw/vtdp/vtdp-iommu.h"
+#include "trace.h"
+
+struct VTDPAddressSpace {
+    VTDPIOMMUState *s;
+    PCIBus *bus;
+    uint8_t devfn;
+    uint32_t pasid;                 /* PCI_NO_PASID: untagged requests */
+    MemoryRegion root;              /* container: IOMMU MR + interrupts */
+    IOMMUMemoryRegion iommu;
+    MemoryRegion irq_window;
+    AddressSpace as;
+};
+
+typedef struct VTDPASKey {
+    PCIBus *bus;
+    uint8_t devfn;
+    uint32_t pasid;
+} VTDPASKey;
+
+/* ---------------------------------------------------------------------- */
+/* Core callbacks                                                          */
+
+static int vtdp_iommu_dma_read(void *opaque, uint64_t addr, void *buf,
+                               uint32_t len)
+{
+    MemTxResult r = address_space_read(&address_space_memory, addr,
+                                       MEMTXATTRS_UNSPECIFIED, buf, len);
+
+    return r == MEMTX_OK ? 0 : -1;
+}
+
+static int vtdp_iommu_dma_write(void *opaque, uint64_t addr, const void *buf,
+                                uint32_t len)
+{
+    MemTxResult r = address_space_write(&address_space_memory, addr,
+                                        MEMTXATTRS_UNSPECIFIED, buf, len);
+
+    return r == MEMTX_OK ? 0 : -1;
+}
+
+static void vtdp_iommu_raise_irq(void *opaque, unsigned int vector)
+{
+    VTDPIOMMUState *s = opaque;
+
+    trace_vtdp_iommu_irq(vector);
+    if (vector < VTDP_IOMMU_NR_VECTORS && msix_enabled(PCI_DEVICE(s))) {
+        /* msix_notify() handles per-vector and function masking. */
+        msix_notify(PCI_DEVICE(s), vector);
+    }
+}
+
+/*
+ * The fault log uses the virtual clock: it runs with the guest (stops when
+ * the VM is paused, is deterministic under icount/replay), so fault times
+ * can be compared with the guest's own timestamps.
+ */
+static uint64_t vtdp_iommu_clock_ns(void *opaque)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
+
+static const struct vtdp_core_ops vtdp_iommu_core_ops = {
+    .dma_read = vtdp_iommu_dma_read,
+    .dma_write = vtdp_iommu_dma_write,
+    .raise_irq = vtdp_iommu_raise_irq,
+    .clock_ns = vtdp_iommu_clock_ns,
+};
+
+/*
+ * Enter the core.  Returns false (and takes no lock) when the core is not
+ * initialised or when we are already inside it on this thread.
+ */
+static bool vtdp_iommu_enter(VTDPIOMMUState *s)
+{
+    if (!s->core_ready) {
+        return false;
+    }
+    qemu_rec_mutex_lock(&s->lock);
+    if (s->in_core) {
+        qemu_rec_mutex_unlock(&s->lock);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "vtdp-iommu: re-entrant access from a core callback "
+                      "refused\n");
+        return false;
+    }
+    s->in_core = true;
+    return true;
+}
+
+static void vtdp_iommu_leave(VTDPIOMMUState *s)
+{
+    s->in_core = false;
+    qemu_rec_mutex_unlock(&s->lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* BAR 0: register file                                                    */
+
+static uint64_t vtdp_iommu_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    VTDPIOMMUState *s = opaque;
+    uint64_t val = 0;
+
+    if (vtdp_iommu_enter(s)) {
+        val = vtdp_core_mmio_read(&s->core, addr, size);
+        vtdp_iommu_leave(s);
+    }
+    trace_vtdp_iommu_reg_read(addr, size, val);
+    return val;
+}
+
+static void vtdp_iommu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                                  unsigned size)
+{
+    VTDPIOMMUState *s = opaque;
+
+    trace_vtdp_iommu_reg_write(addr, size, val);
+    if (vtdp_iommu_enter(s)) {
+        s->last_fault.valid = false;
+        vtdp_core_mmio_write(&s->core, addr, val, size);
+        vtdp_iommu_leave(s);
+    }
+}
+
+/*
+ * Every size and alignment reaches the core, which reads 0 / ignores what
+ * is not a naturally aligned 4- or 8-byte register access.
+ */
+static const MemoryRegionOps vtdp_iommu_mmio_ops = {
+    .read = vtdp_iommu_mmio_read,
+    .write = vtdp_iommu_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+};
+
+/* ---------------------------------------------------------------------- */
+/* Interrupt window: MSI writes bypass translation                         */
+
+static MemTxResult vtdp_iommu_irq_read(void *opaque, hwaddr addr,
+                                       uint64_t *data, unsigned size,
+                                       MemTxAttrs attrs)
+{
+    /* Reads of the interrupt range are not DMA: the request fails. */
+    *data = 0;
+    return MEMTX_DECODE_ERROR;
+}
+
+static MemTxResult vtdp_iommu_irq_write(void *opaque, hwaddr addr,
+                                        uint64_t data, unsigned size,
+                                        MemTxAttrs attrs)
+{
+    VTDPAddressSpace *vas = opaque;
+    uint8_t buf[8];
+
+    stq_le_p(buf, data);
+    trace_vtdp_iommu_irq_write(pci_bus_num(vas->bus), vas->devfn,
+                               VTDP_INTERRUPT_RANGE_START + addr, data);
+    return address_space_write(&address_space_memory,
+                               VTDP_INTERRUPT_RANGE_START + addr, attrs,
+                               buf, size);
+}
+
+static const MemoryRegionOps vtdp_iommu_irq_ops = {
+    .read_with_attrs = vtdp_iommu_irq_read,
+    .write_with_attrs = vtdp_iommu_irq_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+    },
+};
+
+/* ---------------------------------------------------------------------- */
+/* IOMMU memory region                                                     */
+
+static IOMMUTLBEntry vtdp_iommu_translate(IOMMUMemoryRegion *iommu,
+                                          hwaddr addr, IOMMUAccessFlags flag,
+                                          int iommu_idx)
+{
+    VTDPAddressSpace *vas = container_of(iommu, VTDPAddressSpace, iommu);
+    VTDPIOMMUState *s = vas->s;
+    /* Bus numbers are assigned after realize: compute the SID now. */
+    uint16_t sid = PCI_BUILD_BDF(pci_bus_num(vas->bus), vas->devfn);
+    IOMMUTLBEntry entry = {
+        .target_as = &address_space_memory,
+        .iova = addr & ~(hwaddr)(VTDP_PAGE_SIZE - 1),
+        .translated_addr = addr & ~(hwaddr)(VTDP_PAGE_SIZE - 1),
+        .addr_mask = VTDP_PAGE_SIZE - 1,
+        .perm = IOMMU_NONE,
+    };
+    struct vtdp_request req = {
+        .sid = sid,
+        .pasid_valid = vas->pasid != PCI_NO_PASID,
+        .pasid = vas->pasid != PCI_NO_PASID ? vas->pasid : 0,
+        .addr = addr,
+        .write = flag & IOMMU_WO,
+    };
+    struct vtdp_translation t;
+    int fr;
+
+    if (!vtdp_iommu_enter(s)) {
+        /* Not realized yet, or DMA issued from inside a table walk. */
+        return entry;
+    }
+    if (!vtdp_core_translation_enabled(&s->core)) {
+        vtdp_iommu_leave(s);
+        entry.perm = IOMMU_RW;
+        return entry;
+    }
+    if (flag == IOMMU_NONE) {
+        /*
+         * Queries and replays must not record faults, and the core has no
+         * side-effect-free lookup: report "no access".  Nobody needs more
+         * as we refuse MAP notifiers (no caching mode).
+         */
+        vtdp_iommu_leave(s);
+        return entry;
+    }
+
+    if (s->last_fault.valid && s->last_fault.sid == sid &&
+        s->last_fault.pasid == vas->pasid &&
+        s->last_fault.write == req.write &&
+        addr > s->last_fault.addr &&
+        (addr >> VTDP_PAGE_SHIFT) == (s->last_fault.addr >> VTDP_PAGE_SHIFT)) {
+        /* The rest of a request that already faulted (see last_fault) */
+        s->last_fault.addr = addr;
+        vtdp_iommu_leave(s);
+        trace_vtdp_iommu_fault_coalesced(sid, addr, req.write);
+        return entry;
+    }
+
+    fr = vtdp_core_translate(&s->core, &req, &t);
+    if (fr) {
+        s->last_fault.valid = true;
+        s->last_fault.sid = sid;
+        s->last_fault.pasid = vas->pasid;
+        s->last_fault.write = req.write;
+        s->last_fault.addr = addr;
+    } else {
+        s->last_fault.valid = false;
+    }
+    vtdp_iommu_leave(s);
+
+    if (fr) {
+        trace_vtdp_iommu_fault(sid, req.pasid_valid ? req.pasid : 0,
+                               req.pasid_valid, addr, req.write, fr);
+        return entry;
+    }
+
+    entry.iova = addr & t.page_mask;
+    entry.translated_addr = t.paddr & t.page_mask;
+    entry.addr_mask = ~t.page_mask;
+    entry.perm = (t.read ? IOMMU_RO : 0) | (t.write ? IOMMU_WO : 0);
+    trace_vtdp_iommu_translate(sid, req.pasid_valid ? req.pasid : 0,
+                               req.pasid_valid, addr, t.paddr, entry.perm);
+    return entry;
+}
+
+static int vtdp_iommu_notify_flag_changed(IOMMUMemoryRegion *iommu,
+                                          IOMMUNotifierFlag old,
+                                          IOMMUNotifierFlag new,
+                                          Error **errp)
+{
+    if (new & IOMMU_NOTIFIER_MAP) {
+        /*
+         * MAP notifiers (VFIO) need caching mode so that the guest reports
+         * every new mapping; vtdp-iommu does not implement it.
+         */
+        error_setg(errp, "vtdp-iommu does not support MAP notifiers "
+                   "(no caching mode), e.g. for vfio-pci");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Address spaces handed to the PCI bus                                    */
+
+static guint vtdp_as_hash(gconstpointer v)
+{
+    const VTDPASKey *k = v;
+
+    return g_direct_hash(k->bus) ^ (k->devfn << 20 | k->pasid);
+}
+
+static gboolean vtdp_as_equal(gconstpointer a, gconstpointer b)
+{
+    const VTDPASKey *k1 = a, *k2 = b;
+
+    return k1->bus == k2->bus && k1->devfn == k2->devfn &&
+           k1->pasid == k2->pasid;
+}
+
+static VTDPAddressSpace *vtdp_iommu_find_add_as(VTDPIOMMUState *s,
+                                                PCIBus *bus, int devfn,
+                                                uint32_t pasid)
+{
+    VTDPASKey key = { .bus = bus, .devfn = devfn, .pasid = pasid };
+    VTDPAddressSpace *vas = g_hash_table_lookup(s->as_by_devfn, &key);
+    g_autofree char *name = NULL;
+    VTDPASKey *new_key;
+
+    if (vas) {
+        return vas;
+    }
+
+    vas = g_new0(VTDPAddressSpace, 1);
+    vas->s = s;
+    vas->bus = bus;
+    vas->devfn = devfn;
+    vas->pasid = pasid;
+
+    if (pasid == PCI_NO_PASID) {
+        name = g_strdup_printf("vtdp-%s-%02x.%x", BUS(bus)->name,
+                               PCI_SLOT(devfn), PCI_FUNC(devfn));
+    } else {
+        name = g_strdup_printf("vtdp-%s-%02x.%x-pasid-%u", BUS(bus)->name,
+                               PCI_SLOT(devfn), PCI_FUNC(devfn), pasid);
+    }
+
+    memory_region_init(&vas->root, OBJECT(s), name, UINT64_MAX);
+    memory_region_init_iommu(&vas->iommu, sizeof(vas->iommu),
+                             TYPE_VTDP_IOMMU_MEMORY_REGION, OBJECT(s),
+                             name, UINT64_MAX);
+    memory_region_init_io(&vas->irq_window, OBJECT(s), &vtdp_iommu_irq_ops,
+                          vas, "vtdp-interrupt-window",
+                          VTDP_INTERRUPT_RANGE_END -
+                          VTDP_INTERRUPT_RANGE_START + 1);
+    memory_region_add_subregion_overlap(&vas->root, 0,
+                                        MEMORY_REGION(&vas->iommu), 0);
+    memory_region_add_subregion_overlap(&vas->root,
+                                        VTDP_INTERRUPT_RANGE_START,
+                                        &vas->irq_window, 1);
+    address_space_init(&vas->as, &vas->root, name);
+
+    new_key = g_new(VTDPASKey, 1);
+    *new_key = key;
+    g_hash_table_insert(s->as_by_devfn, new_key, vas);
+    return vas;
+}
+
+static AddressSpace *vtdp_iommu_get_address_space(PCIBus *bus, void *opaque,
+                                                  int devfn)
+{
+    VTDPIOMMUState *s = opaque;
+    PCIDevice *self = PCI_DEVICE(s);
+
+    /* The IOMMU's own accesses are not translated. */
+    if (bus == pci_get_bus(self) && devfn == self->devfn) {
+        return &address_space_memory;
+    }
+    return &vtdp_iommu_find_add_as(s, bus, devfn, PCI_NO_PASID)->as;
+}
+
+static const PCIIOMMUOps vtdp_iommu_pci_ops = {
+    .get_address_space = vtdp_iommu_get_address_space,
+};
+
+/* ---------------------------------------------------------------------- */
+/* Device                                                                  */
+
+static void vtdp_iommu_realize(PCIDevice *dev, Error **errp)
+{
+    VTDPIOMMUState *s = VTDP_IOMMU(dev);
+    PCIBus *bus = pci_get_bus(dev);
+    struct vtdp_core_config cfg = {
+        .aw_bits = s->aw_bits,
+        .pasid_bits = s->pasid_bits,
+        .nfr = s->nfr,
+        .fault_log_size = s->fault_log_size,
+        .iotlb_size = s->iotlb_size,
+        .first_stage = s->first_stage,
+        .second_stage = s->second_stage,
+        .pass_through = s->pass_through,
+    };
+    char err[256] = "";
+    int i;
+
+    if (bus->iommu_ops) {
+        /* pci_setup_iommu() would silently replace the other IOMMU. */
+        error_setg(errp, "bus %s already has an IOMMU", BUS(bus)->name);
+        return;
+    }
+
+    if (vtdp_core_init(&s->core, &cfg, &vtdp_iommu_core_ops, s,
+                       err, sizeof(err)) < 0) {
+        error_setg(errp, "%s", err[0] ? err : "invalid configuration");
+        return;
+    }
+
+    pci_config_set_vendor_id(dev->config, VTDP_PCI_VENDOR_ID);
+    pci_config_set_device_id(dev->config, VTDP_IOMMU_PCI_DEVICE_ID);
+    pci_config_set_class(dev->config, VTDP_IOMMU_PCI_CLASS);
+    pci_config_set_interrupt_pin(dev->config, 0);
+
+    memory_region_init_io(&s->regs, OBJECT(s), &vtdp_iommu_mmio_ops, s,
+                          "vtdp-iommu-regs", VTDP_IOMMU_REG_SIZE);
+    pci_register_bar(dev, VTDP_IOMMU_REG_BAR,
+                     PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->regs);
+
+    if (msix_init_exclusive_bar(dev, VTDP_IOMMU_NR_VECTORS,
+                                VTDP_IOMMU_MSIX_BAR, errp)) {
+        vtdp_core_destroy(&s->core);
+        return;
+    }
+    for (i = 0; i < VTDP_IOMMU_NR_VECTORS; i++) {
+        msix_vector_use(dev, i);
+    }
+
+    qemu_rec_mutex_init(&s->lock);
+    s->as_by_devfn = g_hash_table_new_full(vtdp_as_hash, vtdp_as_equal,
+                                           g_free, NULL);
+    s->bus = bus;
+    s->core_ready = true;
+    pci_setup_iommu(bus, &vtdp_iommu_pci_ops, s);
+
+    trace_vtdp_iommu_realize(BUS(bus)->name, PCI_SLOT(dev->devfn),
+                             PCI_FUNC(dev->devfn));
+    trace_vtdp_iommu_config(cfg.aw_bits, cfg.pasid_bits, cfg.nfr,
+                            cfg.fault_log_size, cfg.iotlb_size,
+                            cfg.first_stage, cfg.second_stage,
+                            cfg.pass_through);
+}
+
+static void vtdp_iommu_exit(PCIDevice *dev)
+{
+    VTDPIOMMUState *s = VTDP_IOMMU(dev);
+
+    /*
+     * vtdp-iommu is not hot-pluggable (the bus would keep pointers to our
+     * address spaces), so this runs only at QEMU exit or after a failed
+     * realize of a later device.
+     */
+    msix_uninit_exclusive_bar(dev);
+    if (s->core_ready) {
+        qemu_rec_mutex_lock(&s->lock);
+        s->core_ready = false;
+        vtdp_core_destroy(&s->core);
+        qemu_rec_mutex_unlock(&s->lock);
+    }
+}
+
+static void vtdp_iommu_reset(DeviceState *dev)
+{
+    VTDPIOMMUState *s = VTDP_IOMMU(dev);
+
+    if (vtdp_iommu_enter(s)) {
+        s->last_fault.valid = false;
+        vtdp_core_reset(&s->core);
+        vtdp_iommu_leave(s);
+    }
+}
+
+static const Property vtdp_iommu_properties[] = {
+    DEFINE_PROP_UINT8("aw-bits", VTDPIOMMUState, aw_bits, 48),
+    DEFINE_PROP_UINT8("pasid-bits", VTDPIOMMUState, pasid_bits, 20),
+    DEFINE_PROP_UINT16("nfr", VTDPIOMMUState, nfr, 8),
+    DEFINE_PROP_UINT32("fault-log-size", VTDPIOMMUState, fault_log_size,
+                       1024),
+    DEFINE_PROP_UINT32("iotlb-size", VTDPIOMMUState, iotlb_size, 4096),
+    DEFINE_PROP_BOOL("first-stage", VTDPIOMMUState, first_stage, true),
+    DEFINE_PROP_BOOL("second-stage", VTDPIOMMUState, second_stage, true),
+    DEFINE_PROP_BOOL("pass-through", VTDPIOMMUState, pass_through, true),
+};
+
+/*
+ * The core's registers are public and could be described field by field,
+ * but its caches and the in-flight invalidation queue state are not yet:
+ * refuse migration rather than migrate half a device.
+ */
+static const VMStateDescription vtdp_iommu_vmstate = {
+    .name = TYPE_VTDP_IOMMU,
+    .unmigratable = 1,
+};
+
+static void vtdp_iommu_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = vtdp_iommu_realize;
+    k->exit = vtdp_iommu_exit;
+    k->vendor_id = VTDP_PCI_VENDOR_ID;
+    k->device_id = VTDP_IOMMU_PCI_DEVICE_ID;
+    k->class_id = VTDP_IOMMU_PCI_CLASS;
+    k->revision = 0;
+    dc->desc = "vtdp VT-d style IOMMU with PASID";
+    dc->vmsd = &vtdp_iommu_vmstate;
+    dc->hotpluggable = false;
+    device_class_set_legacy_reset(dc, vtdp_iommu_reset);
+    device_class_set_props(dc, vtdp_iommu_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static void vtdp_iommu_memory_region_class_init(ObjectClass *klass,
+                                                void *data)
+{
+    IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
+
+    imrc->translate = vtdp_iommu_translate;
+    imrc->notify_flag_changed = vtdp_iommu_notify_flag_changed;
+}
+
+static const TypeInfo vtdp_iommu_types[] = {
+    {
+        .name = TYPE_VTDP_IOMMU,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(VTDPIOMMUState),
+        .class_init = vtdp_iommu_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+            { },
+        },
+    }, {
+        .name = TYPE_VTDP_IOMMU_MEMORY_REGION,
+        .parent = TYPE_IOMMU_MEMORY_REGION,
+        .class_init = vtdp_iommu_memory_region_class_init,
+    },
+};
+
+DEFINE_TYPES(vtdp_iommu_types)
+
+/* ---------------------------------------------------------------------- */
+/* Monitor: info vtdp-faults [N]                                           */
+
+static int vtdp_iommu_collect(Object *obj, void *opaque)
+{
+    GPtrArray *found = opaque;
+
+    if (object_dynamic_cast(obj, TYPE_VTDP_IOMMU)) {
+        g_ptr_array_add(found, obj);
+    }
+    return 0;
+}
+
+static void vtdp_iommu_print_faults(Monitor *mon, VTDPIOMMUState *s,
+                                    size_t max)
+{
+    PCIDevice *dev = PCI_DEVICE(s);
+    g_autofree struct vtdp_fault_record *recs = NULL;
+    struct vtdp_core_stats stats;
+    size_t n, i;
+
+    monitor_printf(mon, "%s (%02x:%02x.%x):\n",
+                   DEVICE(s)->id ? DEVICE(s)->id : TYPE_VTDP_IOMMU,
+                   pci_dev_bus_num(dev), PCI_SLOT(dev->devfn),
+                   PCI_FUNC(dev->devfn));
+
+    if (!s->core_ready) {
+        monitor_printf(mon, "  not realized\n");
+        return;
+    }
+
+    qemu_rec_mutex_lock(&s->lock);
+    max = MIN(max, s->core.cfg.fault_log_size);
+    recs = g_new0(struct vtdp_fault_record, MAX(max, 1));
+    n = vtdp_core_fault_log(&s->core, recs, max);
+    stats = s->core.stats;
+    qemu_rec_mutex_unlock(&s->lock);
+
+    monitor_printf(mon, "  %8s %18s %-7s %-7s %-18s %-5s %-28s %s\n",
+                   "index", "time_ns", "sid", "pasid", "address", "dir",
+                   "reason", "flags");
+    if (!n) {
+        monitor_printf(mon, "  no faults\n");
+    }
+    for (i = 0; i < n; i++) {
+        const struct vtdp_fault_record *r = &recs[i];
+        g_autofree char *pasid = r->pasid_valid ?
+            g_strdup_printf("0x%05x", r->pasid) : g_strdup("-");
+        g_autofree char *reason =
+            g_strdup_printf("0x%02x %s", r->reason,
+                            vtdp_fault_reason_name(r->reason));
+        g_autofree char *flags =
+            g_strdup_printf("%s%s%s%s", r->priv ? " priv" : "",
+                            r->exec ? " exec" : "",
+                            r->suppressed ? " suppressed" : "",
+                            r->dropped ? " dropped" : "");
+
+        monitor_printf(mon, "  %8" PRIu64 " %18" PRIu64
+                       " %02x:%02x.%x %-7s 0x%016" PRIx64 " %-5s %-*s%s\n",
+                       r->index, r->time_ns, PCI_BUS_NUM(r->sid),
+                       PCI_SLOT(r->sid & 0xff), PCI_FUNC(r->sid & 0xff),
+                       pasid, r->addr, r->write ? "write" : "read",
+                       flags[0] ? 28 : 0, reason, flags);
+    }
+    monitor_printf(mon, "  recorded %" PRIu64 ", suppressed %" PRIu64
+                   ", dropped %" PRIu64 "\n", stats.faults_recorded,
+                   stats.faults_suppressed, stats.faults_dropped);
+}
+
+void hmp_info_vtdp_faults(Monitor *mon, const QDict *qdict)
+{
+    g_autoptr(GPtrArray) found = g_ptr_array_new();
+    int64_t count = qdict_get_try_int(qdict, "count", -1);
+    /* N <= 0 or absent: the whole log */
+    size_t max = count > 0 ? count : SIZE_MAX;
+    guint i;
+
+    object_child_foreach_recursive(object_get_root(), vtdp_iommu_collect,
+                                   found);
+    if (!found->len) {
+        monitor_printf(mon, "No vtdp-iommu device\n");
+        return;
+    }
+    for (i = 0; i < found->len; i++) {
+        vtdp_iommu_print_faults(mon, VTDP_IOMMU(found->pdata[i]), max);
+    }
+}

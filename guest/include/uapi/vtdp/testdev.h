@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later WITH Linux-syscall-note */
+/*
+ * vtdp_testdev.ko user interface: /dev/vtdp-testdev<N>, one per endpoint.
+ *
+ * Every ioctl needs CAP_SYS_ADMIN.  The size of each argument structure is
+ * encoded in the ioctl number, so a caller built against another layout gets
+ * -ENOTTY.  Reserved/padding fields must be zero (else -EINVAL).
+ *
+ * Return convention: 0 when the request reached the interface it asked for
+ * (the V3 call or the device) -- the outcome is then in the structure's
+ * status field (a V3 status, NTSTATUS-valued, for MAP/UNMAP; the device's
+ * completion status for SUBMIT).  A negative errno only for argument or
+ * transport failures (-EINVAL, -EFAULT, -ENOMEM, -ENOENT, -ETIMEDOUT, ...).
+ *
+ * Mappings made through a file descriptor belong to it: they are unmapped
+ * and their pages unpinned when it is closed.
+ *
+ * ioctl magic: 0xDA ('V'TDP "DMA"), numbers 0x00..0x0f.
+ */
+#ifndef _UAPI_VTDP_TESTDEV_H
+#define _UAPI_VTDP_TESTDEV_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VTDP_TESTDEV_UAPI_VERSION	1
+
+#define VTDP_TD_IOC_MAGIC		0xDA
+
+/* vtdp_td_info.mode */
+#define VTDP_TD_MODE_V3			1	/* client of vtdp.ko's V3 interface */
+#define VTDP_TD_MODE_DMA_API		2	/* plain Linux DMA API */
+
+/* vtdp_td_info.flags */
+#define VTDP_TD_INFO_FAULT_REPORTING	(1U << 0)	/* V3 fault handler registered */
+
+struct vtdp_td_info {
+	__u32 version;		/* out: VTDP_TESTDEV_UAPI_VERSION */
+	__u32 mode;		/* out: VTDP_TD_MODE_* */
+	__u32 bdf;		/* out: segment << 16 | bus << 8 | devfn */
+	__u32 nqueues;		/* out: queues of the device */
+	__u32 caps;		/* out: the device's CAPS register */
+	__u32 pasid_width;	/* out: bits, 0 = no PASID */
+	__u32 hw_version;	/* out: the device's VERSION register */
+	__u32 flags;		/* out: VTDP_TD_INFO_* */
+	__u64 iova_limit;	/* out: MAP iovas must stay below (driver's ring region) */
+};
+
+/* vtdp_td_map.perms (same values as V3_ACCESS_*) */
+#define VTDP_TD_MAP_READ		1	/* device may read the buffer */
+#define VTDP_TD_MAP_WRITE		2	/* device may write the buffer */
+
+struct vtdp_td_map {
+	__u64 user_addr;	/* in: page aligned */
+	__u64 length;		/* in: bytes, non-zero multiple of 4 KiB */
+	__u64 iova;		/* in: page aligned, iova + length <= iova_limit; out: iova */
+	__u32 perms;		/* in: VTDP_TD_MAP_* (non-zero) */
+	__s32 status;		/* out: V3 status of MapLogicalRangeEx */
+};
+
+struct vtdp_td_unmap {
+	__u64 iova;		/* in: iova of a mapping made through this fd */
+	__s32 status;		/* out: V3 status of UnmapLogicalRange */
+	__u32 pad;		/* must be 0 */
+};
+
+struct vtdp_td_submit {
+	__u32 opcode;		/* in: VTDP_TD_OP_* (0..255; the device judges it) */
+	__u32 flags;		/* in: must be 0 (reserved) */
+	__u32 len;		/* in: bytes */
+	__u32 queue;		/* in: must be 0 for now */
+	__u64 src;		/* in: device address read from */
+	__u64 dst;		/* in: device address written to */
+	__u64 pattern;		/* in: FILL / WRITE_IMM value */
+	__u32 status;		/* out: completion status word (VTDP_TD_ST_*, DONE set) */
+	__u32 fault_info;	/* out: VTDP_TD_FI_* */
+	__u64 result;		/* out: CRC32C, COMPARE offset */
+	__u64 fault_addr;	/* out: device address that failed */
+};
+
+/* One fault as delivered by vtdp.ko's V3 fault handler. */
+struct vtdp_td_fault {
+	__u64 seq;		/* 1-based number of the fault since the driver bound */
+	__u64 address;		/* faulting input (logical) address */
+	__u32 source_id;	/* bus << 8 | devfn */
+	__u32 pasid;
+	__u32 pasid_valid;
+	__u32 write;		/* 1: write access */
+	__u32 reason;		/* VT-d fault reason (VTDP_FR_*) */
+	__u32 fault_type;	/* V3 fault type (TranslationFault = 6, ...) */
+	__u32 v3_flags;		/* V3_FAULT_FLAG_* as reported */
+	__u32 is_stage1;
+};
+
+struct vtdp_td_faults {
+	__u32 max;		/* in: entries room at faults_ptr */
+	__u32 count;		/* out: entries written, oldest first (newest last) */
+	__u64 total_faults;	/* out: faults received since the driver bound */
+	__u64 faults_ptr;	/* in: user pointer to struct vtdp_td_fault[max] */
+};
+
+#define VTDP_TD_FAULT_RING		256	/* faults the driver keeps */
+
+#define VTDP_TD_IOC_INFO	_IOR(VTDP_TD_IOC_MAGIC, 0x00, struct vtdp_td_info)
+#define VTDP_TD_IOC_MAP		_IOWR(VTDP_TD_IOC_MAGIC, 0x01, struct vtdp_td_map)
+#define VTDP_TD_IOC_UNMAP	_IOWR(VTDP_TD_IOC_MAGIC, 0x02, struct vtdp_td_unmap)
+#define VTDP_TD_IOC_SUBMIT	_IOWR(VTDP_TD_IOC_MAGIC, 0x03, struct vtdp_td_submit)
+#define VTDP_TD_IOC_FAULTS	_IOWR(VTDP_TD_IOC_MAGIC, 0x04, struct vtdp_td_faults)
+
+#endif /* _UAPI_VTDP_TESTDEV_H */

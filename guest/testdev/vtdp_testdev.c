@@ -1,0 +1,1096 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vtdp_testdev.ko - driver of the vtdp DMA test endpoint.
+ *
+ * A real client of vtdp.ko's V3 IOMMU interface, used the way a Windows
+ * driver uses DMA_IOMMU_INTERFACE_V3: it makes a DMA-device token for its
+ * endpoint, a Translate domain without allocator, attaches, maps its
+ * descriptor ring at a driver-reserved IOVA and, through the ioctls of
+ * /dev/vtdp-testdev<N>, maps pinned user buffers at IOVAs chosen by user
+ * space and runs descriptors against them.  IOMMU faults come back through
+ * the V3 fault handler (a vtdp extension) and are kept in a small ring.
+ *
+ * vtdp.ko is a soft dependency: the V3 entry points are looked up with
+ * symbol_get() at probe time, so this module loads without it and then
+ * falls back to the plain Linux DMA API (for running behind QEMU's
+ * intel-iommu with Linux's own IOMMU driver, or behind no IOMMU at all).
+ * In that mode the kernel picks the device addresses, a buffer must come
+ * out as one DMA segment, and IOMMU faults are only seen in completions.
+ */
+
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include <vtdp/iommu-hw.h>
+#include <vtdp/testdev-hw.h>
+#include <vtdp/v3.h>
+#include <uapi/vtdp/testdev.h>
+
+static_assert(sizeof(struct vtdp_td_desc) == VTDP_TD_DESC_SIZE);
+static_assert(PAGE_SIZE == V3_PAGE_SIZE);
+static_assert(sizeof(struct vtdp_td_info) == 40);
+static_assert(sizeof(struct vtdp_td_map) == 32);
+static_assert(sizeof(struct vtdp_td_unmap) == 16);
+static_assert(sizeof(struct vtdp_td_submit) == 64);
+static_assert(sizeof(struct vtdp_td_fault) == 48);
+static_assert(sizeof(struct vtdp_td_faults) == 24);
+
+#define TD_DRV_NAME		"vtdp_testdev"
+
+/*
+ * IOVAs from TD_RING_IOVA_BASE up belong to the driver (one ring page per
+ * queue); user mappings must stay below it, so user space can never make
+ * the device overwrite a ring.
+ */
+#define TD_RING_IOVA_BASE	(1ULL << 40)
+#define TD_RING_ENTRIES		(PAGE_SIZE / VTDP_TD_DESC_SIZE)
+#define TD_ACTIVE_QUEUES	1	/* queue 0 only, for now */
+#define TD_SUBMIT_TIMEOUT	(5 * HZ)
+/* Upper bound of one MAP: bounds the page array and pinned memory. */
+#define TD_MAP_MAX_BYTES	(256ULL << 20)
+
+static char *mode = "auto";
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode, "auto (default: v3 when vtdp.ko offers it for the device, else dma-api), v3 or dma-api");
+
+static DEFINE_IDA(td_ida);
+
+struct td_queue {
+	struct td_dev *td;
+	unsigned int index;
+	struct page *ring_page;		/* v3 mode */
+	dma_addr_t ring_dma;		/* dma-api mode */
+	struct vtdp_td_desc *ring;
+	u64 ring_iova;
+	bool ring_mapped;
+	u32 tail;		/* next slot the driver fills */
+	bool broken;		/* reset failed: refuse submissions */
+	int irq;
+	wait_queue_head_t wq;
+};
+
+/* A user buffer mapped through one file. */
+struct td_mapping {
+	struct list_head link;
+	struct file *owner;
+	u64 iova;
+	unsigned long npages;
+	struct page **pages;
+	u32 perms;
+	struct sg_table sgt;		/* dma-api mode */
+};
+
+struct td_dev {
+	struct kref kref;
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	int instance;
+	char name[32];
+	struct miscdevice misc;
+	bool misc_registered;
+
+	u32 hw_version, caps, nqueues;
+	u32 mode;		/* VTDP_TD_MODE_* */
+
+	/* V3 mode */
+	typeof(&v3_iommu_get_interface) v3_get;
+	typeof(&v3_iommu_put_interface) v3_put;
+	struct v3_iommu_interface_ex ifc;
+	bool have_ifc;
+	const struct v3_iommu_ops *ops;
+	struct v3_dma_device *vdev;
+	struct v3_domain *dom;
+	bool attached;
+	bool fault_reporting;
+
+	/* Serialises submissions, mapping list and teardown (@dead). */
+	struct mutex lock;
+	bool dead;
+	struct list_head mappings;
+
+	struct td_queue queues[TD_ACTIVE_QUEUES];
+
+	spinlock_t fault_lock;
+	u64 fault_total;
+	struct vtdp_td_fault faults[VTDP_TD_FAULT_RING];
+	wait_queue_head_t fault_wq;
+};
+
+static void td_release(struct kref *kref)
+{
+	struct td_dev *td = container_of(kref, struct td_dev, kref);
+
+	kfree(td);
+}
+
+/* ---- registers ---- */
+
+static u32 td_rd(struct td_dev *td, u32 off)
+{
+	return readl(td->regs + off);
+}
+
+static void td_wr(struct td_dev *td, u32 off, u32 val)
+{
+	writel(val, td->regs + off);
+}
+
+/* ---- V3 fault handler ---- */
+
+/*
+ * Called by vtdp.ko from its fault workqueue (process context) for every
+ * fault recorded for our device.
+ */
+static void td_fault_handler(void *context, struct v3_fault_information *info)
+{
+	struct td_dev *td = context;
+	struct vtdp_td_fault *f;
+	unsigned long flags;
+	u64 seq;
+
+	if (!info)
+		return;
+
+	spin_lock_irqsave(&td->fault_lock, flags);
+	seq = ++td->fault_total;
+	f = &td->faults[(seq - 1) % VTDP_TD_FAULT_RING];
+	memset(f, 0, sizeof(*f));
+	f->seq = seq;
+	f->address = info->x64.fault_address;
+	f->source_id = info->source_id;
+	f->pasid = info->pasid;
+	f->pasid_valid = !!info->pasid_valid;
+	f->write = !!(info->x64.flags & V3_FAULT_FLAG_WRITE);
+	f->reason = info->reason;
+	f->fault_type = info->x64.fault_type;
+	f->v3_flags = info->x64.flags;
+	f->is_stage1 = !!info->is_stage1;
+	spin_unlock_irqrestore(&td->fault_lock, flags);
+
+	dev_info_ratelimited(&td->pdev->dev,
+			     "DMA fault #%llu: sid %02x:%02x.%u pasid %s%#x addr %#llx %s reason %#x type %u\n",
+			     seq, info->source_id >> 8,
+			     PCI_SLOT(info->source_id & 0xff),
+			     PCI_FUNC(info->source_id & 0xff),
+			     info->pasid_valid ? "" : "(none) ", info->pasid,
+			     info->x64.fault_address,
+			     (info->x64.flags & V3_FAULT_FLAG_WRITE) ? "write" : "read",
+			     info->reason, info->x64.fault_type);
+	wake_up_all(&td->fault_wq);
+}
+
+/* ---- queues ---- */
+
+static irqreturn_t td_irq(int irq, void *data)
+{
+	struct td_queue *q = data;
+
+	wake_up(&q->wq);
+	return IRQ_HANDLED;
+}
+
+/* Program and enable a queue whose ring is mapped; indices restart at 0. */
+static void td_queue_start(struct td_queue *q)
+{
+	struct td_dev *td = q->td;
+
+	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), 0);
+	lo_hi_writeq(q->ring_iova, td->regs + VTDP_TD_QREG(q->index, VTDP_TD_QRING_BASE));
+	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QRING_SIZE), TD_RING_ENTRIES);
+	/* No HALT_ON_ERROR: a faulting descriptor must not stop the queue. */
+	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
+	q->tail = 0;
+}
+
+static void td_queue_stop(struct td_queue *q)
+{
+	td_wr(q->td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), 0);
+}
+
+/* Disable + re-enable (the device resets head/tail); check the result. */
+static int td_queue_reset(struct td_queue *q)
+{
+	struct td_dev *td = q->td;
+	u32 st;
+
+	td_queue_start(q);
+	st = td_rd(td, VTDP_TD_QREG(q->index, VTDP_TD_QSTATUS));
+	q->broken = st != 0 ||
+		td_rd(td, VTDP_TD_QREG(q->index, VTDP_TD_QHEAD)) != 0;
+	if (q->broken) {
+		dev_err(&td->pdev->dev, "queue %u does not restart (QSTATUS %#x)\n",
+			q->index, st);
+		return -EIO;
+	}
+	return 0;
+}
+
+static bool td_desc_done(struct vtdp_td_desc *d)
+{
+	return READ_ONCE(d->status) & VTDP_TD_ST_DONE;
+}
+
+static bool td_range_hits_rings(u64 addr, u64 len)
+{
+	u64 end = TD_RING_IOVA_BASE + TD_ACTIVE_QUEUES * PAGE_SIZE;
+
+	if (!len)
+		return false;
+	if (addr + len < addr)		/* wraps: certainly crosses */
+		return true;
+	return addr < end && addr + len > TD_RING_IOVA_BASE;
+}
+
+/* Runs one descriptor on queue 0 and waits for it.  Called with td->lock. */
+static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
+{
+	struct td_queue *q = &td->queues[0];
+	struct vtdp_td_desc *d;
+	u32 st, qst;
+	long left;
+
+	if (q->broken)
+		return -EIO;
+
+	qst = td_rd(td, VTDP_TD_QREG(q->index, VTDP_TD_QSTATUS));
+	if (qst) {
+		dev_warn(&td->pdev->dev, "queue %u status %#x before submit: resetting\n",
+			 q->index, qst);
+		if (td_queue_reset(q))
+			return -EIO;
+	}
+
+	d = &q->ring[q->tail];
+	memset(d, 0, sizeof(*d));
+	d->opcode = s->opcode;
+	d->flags = VTDP_TD_DF_IRQ;
+	d->len = s->len;
+	d->src = s->src;
+	d->dst = s->dst;
+	d->pattern = s->pattern;
+	d->cookie = q->tail;
+	/* The descriptor must be in memory before the doorbell. */
+	dma_wmb();
+	q->tail = (q->tail + 1) % TD_RING_ENTRIES;
+	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QTAIL), q->tail);
+
+	left = wait_event_timeout(q->wq, td_desc_done(d), TD_SUBMIT_TIMEOUT);
+	if (!left && !td_desc_done(d)) {
+		dev_err(&td->pdev->dev,
+			"queue %u: descriptor not completed in %u ms (QSTATUS %#x QHEAD %u): resetting queue\n",
+			q->index, jiffies_to_msecs(TD_SUBMIT_TIMEOUT),
+			td_rd(td, VTDP_TD_QREG(q->index, VTDP_TD_QSTATUS)),
+			td_rd(td, VTDP_TD_QREG(q->index, VTDP_TD_QHEAD)));
+		td_queue_reset(q);
+		return -ETIMEDOUT;
+	}
+	if (!left)
+		dev_warn_ratelimited(&td->pdev->dev,
+				     "queue %u: completion without interrupt\n",
+				     q->index);
+	/* Status is written last: read the other fields after it. */
+	dma_rmb();
+	st = READ_ONCE(d->status);
+	s->status = st;
+	s->fault_info = READ_ONCE(d->fault_info);
+	s->result = READ_ONCE(d->result);
+	s->fault_addr = READ_ONCE(d->fault_addr);
+
+	qst = td_rd(td, VTDP_TD_QREG(q->index, VTDP_TD_QSTATUS));
+	if (qst) {
+		dev_warn(&td->pdev->dev, "queue %u status %#x after completion: resetting\n",
+			 q->index, qst);
+		td_queue_reset(q);
+	}
+	return 0;
+}
+
+/* ---- V3 bring-up / teardown ---- */
+
+static void td_ring_unmap(struct td_dev *td, struct td_queue *q)
+{
+	v3_status_t st;
+
+	if (!q->ring_mapped)
+		return;
+	st = td->ops->unmap_logical_range(td->dom, q->ring_iova, 1);
+	if (!V3_SUCCESS(st))
+		dev_warn(&td->pdev->dev, "ring %u: UnmapLogicalRange -> %#x\n",
+			 q->index, st);
+	q->ring_mapped = false;
+}
+
+static void td_v3_teardown(struct td_dev *td)
+{
+	v3_status_t st;
+
+	if (td->fault_reporting) {
+		/* Waits for an in-flight handler (spec 5.12 extension). */
+		td->ops->set_device_fault_reporting_ex(td->vdev, 0, false, NULL);
+		td->fault_reporting = false;
+	}
+	if (td->attached) {
+		st = td->ops->detach_device_ex(td->vdev);
+		if (!V3_SUCCESS(st))
+			dev_warn(&td->pdev->dev, "DetachDeviceEx -> %#x\n", st);
+		td->attached = false;
+	}
+	if (td->dom) {
+		st = td->ops->delete_domain(td->dom);
+		if (!V3_SUCCESS(st))
+			dev_warn(&td->pdev->dev, "DeleteDomain -> %#x\n", st);
+		td->dom = NULL;
+	}
+	if (td->vdev) {
+		st = td->ops->delete_device(td->vdev);
+		if (!V3_SUCCESS(st))
+			dev_warn(&td->pdev->dev, "DeleteDevice -> %#x\n", st);
+		td->vdev = NULL;
+	}
+	if (td->have_ifc) {
+		td->v3_put(&td->ifc);
+		td->have_ifc = false;
+	}
+	td->ops = NULL;
+	if (td->v3_get) {
+		symbol_put(v3_iommu_get_interface);
+		td->v3_get = NULL;
+	}
+	if (td->v3_put) {
+		symbol_put(v3_iommu_put_interface);
+		td->v3_put = NULL;
+	}
+}
+
+static int td_v3_setup(struct td_dev *td)
+{
+	struct device *dev = &td->pdev->dev;
+	union v3_domain_creation_flags dflags = { .as_u64 = 0 };
+	struct v3_device_fault_config fcfg = {
+		.fault_handler = td_fault_handler,
+		.fault_context = td,
+	};
+	v3_status_t st;
+
+	td->v3_get = symbol_get(v3_iommu_get_interface);
+	td->v3_put = symbol_get(v3_iommu_put_interface);
+	if (!td->v3_get || !td->v3_put) {
+		dev_info(dev, "vtdp.ko is not loaded (v3_iommu_get_interface unavailable)\n");
+		goto nodev;
+	}
+	td->ifc.size = sizeof(td->ifc);
+	st = td->v3_get(V3_IOMMU_INTERFACE_EX_VERSION_3, 0, &td->ifc);
+	if (!V3_SUCCESS(st) || !td->ifc.ops) {
+		dev_info(dev, "v3_iommu_get_interface(3) -> %#x: no V3 interface\n", st);
+		goto nodev;
+	}
+	td->have_ifc = true;
+	td->ops = td->ifc.ops;
+	if (td->ifc.version < V3_IOMMU_INTERFACE_EX_VERSION_3) {
+		dev_info(dev, "V3 interface version %u < 3\n", td->ifc.version);
+		goto nodev;
+	}
+
+	st = td->ops->create_device(td->pdev, NULL, &td->vdev);
+	if (!V3_SUCCESS(st)) {
+		dev_info(dev, "CreateDevice -> %#x (not behind a vtdp-iommu?)\n", st);
+		td->vdev = NULL;
+		goto nodev;
+	}
+	st = td->ops->create_domain_ex(V3_DOMAIN_TYPE_TRANSLATE, dflags,
+				       NULL, NULL, &td->dom);
+	if (!V3_SUCCESS(st)) {
+		dev_err(dev, "CreateDomainEx(Translate) -> %#x\n", st);
+		td->dom = NULL;
+		goto fail;
+	}
+	st = td->ops->attach_device_ex(td->dom, td->vdev);
+	if (!V3_SUCCESS(st)) {
+		dev_err(dev, "AttachDeviceEx -> %#x\n", st);
+		goto fail;
+	}
+	td->attached = true;
+
+	st = td->ops->set_device_fault_reporting_ex(td->vdev, 0, true, &fcfg);
+	if (V3_SUCCESS(st))
+		td->fault_reporting = true;
+	else if (st == V3_STATUS_NOT_IMPLEMENTED)
+		dev_info(dev, "SetDeviceFaultReportingEx not implemented: faults only seen in completions\n");
+	else
+		dev_warn(dev, "SetDeviceFaultReportingEx -> %#x: faults only seen in completions\n",
+			 st);
+	return 0;
+
+nodev:
+	td_v3_teardown(td);
+	return -ENODEV;
+fail:
+	td_v3_teardown(td);
+	return -EIO;
+}
+
+static int td_ring_setup_dma_api(struct td_dev *td, struct td_queue *q)
+{
+	q->ring = dma_alloc_coherent(&td->pdev->dev, PAGE_SIZE, &q->ring_dma,
+				     GFP_KERNEL);
+	if (!q->ring)
+		return -ENOMEM;
+	q->ring_iova = q->ring_dma;
+	return 0;
+}
+
+static int td_rings_setup(struct td_dev *td)
+{
+	unsigned int i;
+
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+		struct td_queue *q = &td->queues[i];
+		struct v3_map_phys phys = { .type = V3_MAP_PHYS_CONTIGUOUS };
+		u64 la;
+		v3_status_t st;
+
+		if (td->mode == VTDP_TD_MODE_DMA_API) {
+			if (td_ring_setup_dma_api(td, q))
+				return -ENOMEM;
+			goto start;
+		}
+		q->ring_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!q->ring_page)
+			return -ENOMEM;
+		q->ring = page_address(q->ring_page);
+		q->ring_iova = TD_RING_IOVA_BASE + (u64)i * PAGE_SIZE;
+		phys.contiguous.base = page_to_phys(q->ring_page);
+		phys.contiguous.size = PAGE_SIZE;
+		st = td->ops->map_logical_range_ex(td->dom,
+						   V3_ACCESS_READ | V3_ACCESS_WRITE,
+						   &phys, &q->ring_iova, NULL, NULL,
+						   &la);
+		if (!V3_SUCCESS(st)) {
+			dev_err(&td->pdev->dev, "ring %u: MapLogicalRangeEx -> %#x\n",
+				i, st);
+			return -EIO;
+		}
+		q->ring_mapped = true;
+start:
+		td_queue_start(q);
+		if (td_rd(td, VTDP_TD_QREG(i, VTDP_TD_QSTATUS))) {
+			dev_err(&td->pdev->dev, "queue %u refuses its ring (QSTATUS %#x)\n",
+				i, td_rd(td, VTDP_TD_QREG(i, VTDP_TD_QSTATUS)));
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static void td_rings_teardown(struct td_dev *td)
+{
+	unsigned int i;
+
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+		struct td_queue *q = &td->queues[i];
+
+		if (td->regs)
+			td_queue_stop(q);
+		if (td->ops)
+			td_ring_unmap(td, q);
+		if (q->ring_page)
+			__free_page(q->ring_page);
+		else if (q->ring)
+			dma_free_coherent(&td->pdev->dev, PAGE_SIZE, q->ring,
+					  q->ring_dma);
+		q->ring_page = NULL;
+		q->ring = NULL;
+	}
+}
+
+/* ---- user mappings ---- */
+
+static void td_mapping_release_pages(struct td_mapping *m)
+{
+	/* The device may have written the pages: mark them dirty. */
+	unpin_user_pages_dirty_lock(m->pages, m->npages,
+				    m->perms & VTDP_TD_MAP_WRITE);
+	kvfree(m->pages);
+	kfree(m);
+}
+
+static enum dma_data_direction td_dma_dir(u32 perms)
+{
+	switch (perms) {
+	case VTDP_TD_MAP_READ:
+		return DMA_TO_DEVICE;
+	case VTDP_TD_MAP_WRITE:
+		return DMA_FROM_DEVICE;
+	}
+	return DMA_BIDIRECTIONAL;
+}
+
+/* Removes the device's access to @m; the pages stay pinned. */
+static v3_status_t td_mapping_hw_unmap(struct td_dev *td, struct td_mapping *m)
+{
+	if (td->mode == VTDP_TD_MODE_DMA_API) {
+		dma_unmap_sgtable(&td->pdev->dev, &m->sgt, td_dma_dir(m->perms), 0);
+		sg_free_table(&m->sgt);
+		return V3_STATUS_SUCCESS;
+	}
+	return td->ops->unmap_logical_range(td->dom, m->iova, m->npages);
+}
+
+/*
+ * dma-api mode: the DMA API picks the address; the buffer must come out as
+ * one DMA segment (always true behind an IOMMU, and for a single page).
+ */
+static v3_status_t td_map_dma_api(struct td_dev *td, struct td_mapping *m,
+				  u64 *iova)
+{
+	struct device *dev = &td->pdev->dev;
+	int ret;
+
+	ret = sg_alloc_table_from_pages(&m->sgt, m->pages, m->npages, 0,
+					(u64)m->npages << PAGE_SHIFT, GFP_KERNEL);
+	if (ret)
+		return V3_STATUS_INSUFFICIENT_RESOURCES;
+	ret = dma_map_sgtable(dev, &m->sgt, td_dma_dir(m->perms), 0);
+	if (ret) {
+		sg_free_table(&m->sgt);
+		return V3_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (m->sgt.nents != 1) {
+		dev_dbg(dev, "buffer maps to %u DMA segments, need 1\n",
+			m->sgt.nents);
+		dma_unmap_sgtable(dev, &m->sgt, td_dma_dir(m->perms), 0);
+		sg_free_table(&m->sgt);
+		return V3_STATUS_NOT_SUPPORTED;
+	}
+	*iova = sg_dma_address(m->sgt.sgl);
+	return V3_STATUS_SUCCESS;
+}
+
+/* Called with td->lock held and !td->dead. */
+static v3_status_t td_mapping_unmap(struct td_dev *td, struct td_mapping *m)
+{
+	v3_status_t st;
+
+	st = td_mapping_hw_unmap(td, m);
+	if (!V3_SUCCESS(st))
+		return st;
+	list_del(&m->link);
+	td_mapping_release_pages(m);
+	return st;
+}
+
+static long td_ioc_map(struct td_dev *td, struct file *file,
+		       struct vtdp_td_map __user *uarg)
+{
+	struct vtdp_td_map a;
+	struct td_mapping *m;
+	struct v3_mdl mdl;
+	struct v3_map_phys phys = { .type = V3_MAP_PHYS_MDL };
+	unsigned long npages;
+	unsigned int gup;
+	int pinned, ret;
+	u64 la;
+	v3_status_t st;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (!a.length || a.length > TD_MAP_MAX_BYTES ||
+	    !PAGE_ALIGNED(a.length) || !PAGE_ALIGNED(a.user_addr) ||
+	    !a.perms || (a.perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
+	    a.user_addr + a.length < a.user_addr)
+		return -EINVAL;
+	/* dma-api mode ignores the requested iova: the DMA API picks it. */
+	if (td->mode == VTDP_TD_MODE_V3 &&
+	    (!PAGE_ALIGNED(a.iova) || a.iova >= TD_RING_IOVA_BASE ||
+	     a.length > TD_RING_IOVA_BASE - a.iova))
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(a.user_addr), a.length))
+		return -EFAULT;
+
+	npages = a.length >> PAGE_SHIFT;
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->pages = kvmalloc_array(npages, sizeof(*m->pages), GFP_KERNEL);
+	if (!m->pages) {
+		kfree(m);
+		return -ENOMEM;
+	}
+	m->npages = npages;
+	m->perms = a.perms;
+	m->iova = a.iova;
+	m->owner = file;
+
+	/* Device writes need writable pages; reads need them only present. */
+	gup = FOLL_LONGTERM;
+	if (a.perms & VTDP_TD_MAP_WRITE)
+		gup |= FOLL_WRITE;
+	pinned = pin_user_pages_fast(a.user_addr, npages, gup, m->pages);
+	if (pinned != npages) {
+		if (pinned > 0)
+			unpin_user_pages(m->pages, pinned);
+		kvfree(m->pages);
+		kfree(m);
+		return pinned < 0 ? pinned : -EFAULT;
+	}
+
+	mdl.pages = m->pages;
+	mdl.byte_offset = 0;
+	mdl.byte_count = a.length;
+	phys.mdl.mdl = &mdl;
+
+	mutex_lock(&td->lock);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out_unpin;
+	}
+	if (td->mode == VTDP_TD_MODE_DMA_API)
+		st = td_map_dma_api(td, m, &la);
+	else
+		st = td->ops->map_logical_range_ex(td->dom, a.perms, &phys,
+						   &a.iova, NULL, NULL, &la);
+	a.status = st;
+	if (V3_SUCCESS(st)) {
+		a.iova = la;
+		m->iova = la;
+		list_add_tail(&m->link, &td->mappings);
+		m = NULL;
+	}
+	mutex_unlock(&td->lock);
+
+	if (m) {
+		unpin_user_pages(m->pages, npages);
+		kvfree(m->pages);
+		kfree(m);
+	}
+	/*
+	 * A failed copy-out leaves the mapping in place; it is still the
+	 * file's and goes away at close.
+	 */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+
+out_unpin:
+	mutex_unlock(&td->lock);
+	unpin_user_pages(m->pages, npages);
+	kvfree(m->pages);
+	kfree(m);
+	return ret;
+}
+
+static long td_ioc_unmap(struct td_dev *td, struct file *file,
+			 struct vtdp_td_unmap __user *uarg)
+{
+	struct vtdp_td_unmap a;
+	struct td_mapping *m, *found = NULL;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.pad || !PAGE_ALIGNED(a.iova))
+		return -EINVAL;
+
+	mutex_lock(&td->lock);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	list_for_each_entry(m, &td->mappings, link) {
+		if (m->owner == file && m->iova == a.iova) {
+			found = m;
+			break;
+		}
+	}
+	if (!found) {
+		ret = -ENOENT;
+		goto out;
+	}
+	a.status = td_mapping_unmap(td, found);
+out:
+	mutex_unlock(&td->lock);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long td_ioc_submit(struct td_dev *td, struct vtdp_td_submit __user *uarg)
+{
+	struct vtdp_td_submit a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.opcode > 0xff || a.flags || a.queue)
+		return -EINVAL;
+	/* Never let user space aim the device at the driver's rings. */
+	if (td->mode == VTDP_TD_MODE_V3 &&
+	    (td_range_hits_rings(a.src, a.len) || td_range_hits_rings(a.dst, a.len)))
+		return -EINVAL;
+
+	mutex_lock(&td->lock);
+	ret = td->dead ? -ENODEV : td_submit(td, &a);
+	mutex_unlock(&td->lock);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+static long td_ioc_faults(struct td_dev *td, struct vtdp_td_faults __user *uarg)
+{
+	struct vtdp_td_faults a;
+	struct vtdp_td_fault *buf;
+	unsigned long flags;
+	u64 total, first, seq;
+	u32 n, i;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.max && !a.faults_ptr)
+		return -EFAULT;
+	n = min_t(u32, a.max, VTDP_TD_FAULT_RING);
+	buf = n ? kcalloc(n, sizeof(*buf), GFP_KERNEL) : NULL;
+	if (n && !buf)
+		return -ENOMEM;
+
+	spin_lock_irqsave(&td->fault_lock, flags);
+	total = td->fault_total;
+	if (n > total)
+		n = total;
+	first = total - n + 1;	/* the newest n, oldest first */
+	for (i = 0, seq = first; i < n; i++, seq++)
+		buf[i] = td->faults[(seq - 1) % VTDP_TD_FAULT_RING];
+	spin_unlock_irqrestore(&td->fault_lock, flags);
+
+	a.count = n;
+	a.total_faults = total;
+	if (n && copy_to_user(u64_to_user_ptr(a.faults_ptr), buf,
+			      n * sizeof(*buf))) {
+		kfree(buf);
+		return -EFAULT;
+	}
+	kfree(buf);
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+static long td_ioc_info(struct td_dev *td, struct vtdp_td_info __user *uarg)
+{
+	struct vtdp_td_info a = {
+		.version = VTDP_TESTDEV_UAPI_VERSION,
+		.mode = td->mode,
+		.bdf = (pci_domain_nr(td->pdev->bus) << 16) |
+		       (td->pdev->bus->number << 8) | td->pdev->devfn,
+		.nqueues = td->nqueues,
+		.caps = td->caps,
+		.pasid_width = (td->caps & VTDP_TD_CAPS_PASID) ?
+			       VTDP_TD_CAPS_PASID_BITS(td->caps) : 0,
+		.hw_version = td->hw_version,
+		.flags = td->fault_reporting ? VTDP_TD_INFO_FAULT_REPORTING : 0,
+		.iova_limit = td->mode == VTDP_TD_MODE_V3 ? TD_RING_IOVA_BASE : 0,
+	};
+
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- file operations ---- */
+
+static int td_open(struct inode *inode, struct file *file)
+{
+	struct td_dev *td = container_of(file->private_data, struct td_dev, misc);
+
+	/* misc_open() set private_data to the miscdevice; keep td instead. */
+	kref_get(&td->kref);
+	file->private_data = td;
+	return 0;
+}
+
+static int td_close(struct inode *inode, struct file *file)
+{
+	struct td_dev *td = file->private_data;
+	struct td_mapping *m, *tmp;
+	v3_status_t st;
+
+	mutex_lock(&td->lock);
+	if (!td->dead) {
+		list_for_each_entry_safe(m, tmp, &td->mappings, link) {
+			if (m->owner != file)
+				continue;
+			st = td_mapping_unmap(td, m);
+			if (!V3_SUCCESS(st)) {
+				/*
+				 * The IOMMU may still translate to these pages:
+				 * leave them pinned rather than free memory the
+				 * device can reach.
+				 */
+				dev_err(&td->pdev->dev,
+					"close: UnmapLogicalRange(%#llx, %lu) -> %#x, pages stay pinned\n",
+					m->iova, m->npages, st);
+				list_del(&m->link);
+				kvfree(m->pages);
+				kfree(m);
+			}
+		}
+	}
+	mutex_unlock(&td->lock);
+	kref_put(&td->kref, td_release);
+	return 0;
+}
+
+static long td_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct td_dev *td = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	switch (cmd) {
+	case VTDP_TD_IOC_INFO:
+		return td_ioc_info(td, uarg);
+	case VTDP_TD_IOC_MAP:
+		return td_ioc_map(td, file, uarg);
+	case VTDP_TD_IOC_UNMAP:
+		return td_ioc_unmap(td, file, uarg);
+	case VTDP_TD_IOC_SUBMIT:
+		return td_ioc_submit(td, uarg);
+	case VTDP_TD_IOC_FAULTS:
+		return td_ioc_faults(td, uarg);
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations td_fops = {
+	.owner = THIS_MODULE,
+	.open = td_open,
+	.release = td_close,
+	.unlocked_ioctl = td_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* ---- PCI ---- */
+
+static bool td_want_v3(struct device *dev)
+{
+	if (!strcmp(mode, "dma-api"))
+		return false;
+	if (strcmp(mode, "v3") && strcmp(mode, "auto"))
+		dev_info(dev, "unknown mode=%s, using auto\n", mode);
+	return true;
+}
+
+static void td_teardown(struct td_dev *td)
+{
+	struct td_mapping *m, *tmp;
+	unsigned int i;
+
+	/* Open files may outlive the device: they then see -ENODEV. */
+	mutex_lock(&td->lock);
+	td->dead = true;
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+		if (td->regs)
+			td_queue_stop(&td->queues[i]);
+	list_for_each_entry_safe(m, tmp, &td->mappings, link) {
+		if (td->ops || td->mode == VTDP_TD_MODE_DMA_API)
+			td_mapping_hw_unmap(td, m);
+		list_del(&m->link);
+		td_mapping_release_pages(m);
+	}
+	mutex_unlock(&td->lock);
+
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+		if (td->queues[i].irq > 0)
+			free_irq(td->queues[i].irq, &td->queues[i]);
+	td_rings_teardown(td);
+	if (td->ops)
+		td_v3_teardown(td);
+}
+
+static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct td_dev *td;
+	unsigned int i;
+	u32 magic;
+	int nvec, ret;
+
+	td = kzalloc(sizeof(*td), GFP_KERNEL);
+	if (!td)
+		return -ENOMEM;
+	kref_init(&td->kref);
+	td->pdev = pdev;
+	mutex_init(&td->lock);
+	INIT_LIST_HEAD(&td->mappings);
+	spin_lock_init(&td->fault_lock);
+	init_waitqueue_head(&td->fault_wq);
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+		td->queues[i].td = td;
+		td->queues[i].index = i;
+		init_waitqueue_head(&td->queues[i].wq);
+	}
+	td->instance = -1;
+	pci_set_drvdata(pdev, td);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		goto err_put;
+	td->regs = pcim_iomap_region(pdev, VTDP_TESTDEV_REG_BAR, TD_DRV_NAME);
+	if (IS_ERR(td->regs)) {
+		ret = PTR_ERR(td->regs);
+		td->regs = NULL;
+		goto err_put;
+	}
+	pci_set_master(pdev);
+
+	magic = td_rd(td, VTDP_TD_REG_ID);
+	td->hw_version = td_rd(td, VTDP_TD_REG_VERSION);
+	if (magic != VTDP_TD_ID_MAGIC || td->hw_version != VTDP_TD_VERSION) {
+		dev_err(dev, "unexpected ID %#x / VERSION %u (want %#x / %u)\n",
+			magic, td->hw_version, VTDP_TD_ID_MAGIC, VTDP_TD_VERSION);
+		ret = -ENODEV;
+		goto err_put;
+	}
+	td->caps = td_rd(td, VTDP_TD_REG_CAPS);
+	td->nqueues = VTDP_TD_CAPS_NQUEUES(td->caps);
+	if (td->nqueues < TD_ACTIVE_QUEUES || td->nqueues > VTDP_TD_MAX_QUEUES) {
+		dev_err(dev, "device reports %u queues\n", td->nqueues);
+		ret = -ENODEV;
+		goto err_put;
+	}
+	/* Leave every queue stopped until its ring is mapped. */
+	td_wr(td, VTDP_TD_REG_CTRL, VTDP_TD_CTRL_RESET);
+
+	/* Vectors for every queue (more queues come later); queue i = vector i. */
+	nvec = pci_alloc_irq_vectors(pdev, TD_ACTIVE_QUEUES, td->nqueues,
+				     PCI_IRQ_MSIX);
+	if (nvec < 0) {
+		dev_err(dev, "no MSI-X vectors: %d\n", nvec);
+		ret = nvec;
+		goto err_put;
+	}
+
+	ret = -ENODEV;
+	if (td_want_v3(dev)) {
+		ret = td_v3_setup(td);
+		if (ret == -ENODEV && strcmp(mode, "v3"))
+			dev_info(dev, "V3 interface unavailable: using the Linux DMA API\n");
+		else if (ret == -ENODEV)
+			dev_info(dev, "mode=v3 but the V3 interface is unavailable; not binding\n");
+		else if (ret)
+			goto err_vectors;
+		else
+			td->mode = VTDP_TD_MODE_V3;
+	}
+	if (ret == -ENODEV && strcmp(mode, "v3")) {
+		ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+		if (ret) {
+			dev_err(dev, "no usable DMA mask: %d\n", ret);
+			goto err_vectors;
+		}
+		td->mode = VTDP_TD_MODE_DMA_API;
+	}
+	if (ret)
+		goto err_vectors;
+
+	ret = td_rings_setup(td);
+	if (ret)
+		goto err_teardown;
+
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+		int irq = pci_irq_vector(pdev, i);
+
+		if (irq < 0) {
+			ret = irq;
+			goto err_teardown;
+		}
+		ret = request_irq(irq, td_irq, 0, TD_DRV_NAME, &td->queues[i]);
+		if (ret)
+			goto err_teardown;
+		td->queues[i].irq = irq;
+	}
+
+	ret = ida_alloc(&td_ida, GFP_KERNEL);
+	if (ret < 0)
+		goto err_teardown;
+	td->instance = ret;
+	snprintf(td->name, sizeof(td->name), "vtdp-testdev%d", td->instance);
+	td->misc.minor = MISC_DYNAMIC_MINOR;
+	td->misc.name = td->name;
+	td->misc.fops = &td_fops;
+	td->misc.parent = dev;
+	td->misc.mode = 0600;
+	ret = misc_register(&td->misc);
+	if (ret)
+		goto err_ida;
+	td->misc_registered = true;
+
+	dev_info(dev, "/dev/%s: mode %s, %u queue(s), %d vector(s), ring IOVA %#llx, fault reporting %s\n",
+		 td->name, td->mode == VTDP_TD_MODE_V3 ? "v3" : "dma-api",
+		 td->nqueues, nvec, td->queues[0].ring_iova,
+		 td->fault_reporting ? "on" : "off (completions only)");
+	return 0;
+
+err_ida:
+	ida_free(&td_ida, td->instance);
+err_teardown:
+	td_teardown(td);
+err_vectors:
+	pci_free_irq_vectors(pdev);
+err_put:
+	pci_set_drvdata(pdev, NULL);
+	kref_put(&td->kref, td_release);
+	return ret;
+}
+
+static void td_remove(struct pci_dev *pdev)
+{
+	struct td_dev *td = pci_get_drvdata(pdev);
+
+	/* No new opens; open files keep td alive but see td->dead. */
+	misc_deregister(&td->misc);
+	td_teardown(td);
+	pci_free_irq_vectors(pdev);
+	ida_free(&td_ida, td->instance);
+	kref_put(&td->kref, td_release);
+}
+
+static const struct pci_device_id td_ids[] = {
+	{ PCI_DEVICE(VTDP_PCI_VENDOR_ID, VTDP_TESTDEV_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, td_ids);
+
+static struct pci_driver td_driver = {
+	.name = TD_DRV_NAME,
+	.id_table = td_ids,
+	.probe = td_probe,
+	.remove = td_remove,
+};
+module_pci_driver(td_driver);
+
+MODULE_DESCRIPTION("vtdp DMA test endpoint driver (V3 interface client)");
+MODULE_LICENSE("GPL");
+MODULE_SOFTDEP("pre: vtdp");

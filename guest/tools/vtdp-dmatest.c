@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vtdp-dmatest - acceptance test of the vtdp DMA path, run in the guest.
+ *
+ * Drives /dev/vtdp-testdev<N> (vtdp_testdev.ko): maps user buffers into
+ * the endpoint's V3 domain at fixed IOVAs, lets the endpoint copy, fill and
+ * checksum them, then provokes IOMMU faults (write to an unmapped IOVA,
+ * write to a read-only mapping) and checks that they come back both in the
+ * descriptor completion and through vtdp.ko's fault handler.
+ *
+ * Output is TAP; the exit status is 0 only when every test passed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vtdp/iommu-hw.h>
+#include <vtdp/testdev-hw.h>
+#include <vtdp/testdev.h>
+
+#define PLAN		17
+#define PAGE		4096UL
+#define BUF_LEN		(64UL * 1024 + PAGE)	/* 64 KiB + a page for the odd tail */
+#define MAIN_LEN	(64U * 1024)
+#define ODD_LEN		(MAIN_LEN + 123)	/* odd length, crosses into the last page */
+#define SRC_IOVA	0x100000ULL
+#define DST_IOVA	0x200000ULL
+#define FILL_PATTERN	0x0123456789abcdefULL
+#define FAULT_WAIT_MS	3000
+
+static int verbose;
+static int test_no;
+static int failures;
+
+static void tap(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++test_no);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+static void tap_skip(const char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("ok %d - ", ++test_no);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(" # SKIP %s\n", why);
+	fflush(stdout);
+}
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static uint32_t crc32c_sw(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffff;
+
+	while (len--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78 & -(crc & 1));
+	}
+	return crc ^ 0xffffffff;
+}
+
+static const char *reason_name(uint32_t reason)
+{
+	switch (reason) {
+	case VTDP_FR_SM_SS_NOT_PRESENT:
+		return "SS entry not present";
+	case VTDP_FR_SM_WRITE:
+		return "write to read-only";
+	case VTDP_FR_SM_READ:
+		return "read not permitted";
+	case VTDP_FR_SM_ADDR_BEYOND_AW:
+		return "address beyond AW";
+	case VTDP_FR_SM_INTERRUPT_ADDR:
+		return "interrupt address";
+	case VTDP_FR_SM_CTX_NOT_PRESENT:
+		return "context entry not present";
+	case VTDP_FR_SM_PTE_NOT_PRESENT:
+		return "PASID entry not present";
+	}
+	return "?";
+}
+
+static const char *st_name(uint32_t st)
+{
+	switch (VTDP_TD_ST_CODE(st)) {
+	case VTDP_TD_ST_OK:
+		return "OK";
+	case VTDP_TD_ST_DMA_FAULT:
+		return "DMA_FAULT";
+	case VTDP_TD_ST_BAD_OPCODE:
+		return "BAD_OPCODE";
+	case VTDP_TD_ST_BAD_LEN:
+		return "BAD_LEN";
+	case VTDP_TD_ST_MISMATCH:
+		return "MISMATCH";
+	}
+	return "?";
+}
+
+static int do_map(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
+		  int32_t *status)
+{
+	struct vtdp_td_map m = {
+		.user_addr = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+		.perms = perms,
+	};
+
+	if (ioctl(fd, VTDP_TD_IOC_MAP, &m) < 0) {
+		diag("MAP iova %#" PRIx64 ": %s", iova, strerror(errno));
+		return -1;
+	}
+	*status = m.status;
+	diag("MAP %zu bytes at IOVA %#" PRIx64 " perms %s%s -> status %#x",
+	     len, (uint64_t)m.iova, perms & VTDP_TD_MAP_READ ? "R" : "",
+	     perms & VTDP_TD_MAP_WRITE ? "W" : "", (uint32_t)m.status);
+	return 0;
+}
+
+static int do_unmap(int fd, uint64_t iova, int32_t *status)
+{
+	struct vtdp_td_unmap u = { .iova = iova };
+
+	if (ioctl(fd, VTDP_TD_IOC_UNMAP, &u) < 0) {
+		diag("UNMAP iova %#" PRIx64 ": %s", iova, strerror(errno));
+		return -1;
+	}
+	*status = u.status;
+	if (verbose)
+		diag("UNMAP IOVA %#" PRIx64 " -> status %#x", iova,
+		     (uint32_t)u.status);
+	return 0;
+}
+
+static int do_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
+		     uint64_t dst, uint64_t pattern, struct vtdp_td_submit *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->opcode = opcode;
+	s->len = len;
+	s->src = src;
+	s->dst = dst;
+	s->pattern = pattern;
+	if (ioctl(fd, VTDP_TD_IOC_SUBMIT, s) < 0) {
+		diag("SUBMIT opcode %u: %s", opcode, strerror(errno));
+		return -1;
+	}
+	if (verbose || VTDP_TD_ST_CODE(s->status) != VTDP_TD_ST_OK)
+		diag("SUBMIT op %u len %u src %#" PRIx64 " dst %#" PRIx64
+		     " -> status %#x (%s) fault_info %#x result %#" PRIx64
+		     " fault_addr %#" PRIx64, opcode, len, src, dst,
+		     s->status, st_name(s->status), s->fault_info,
+		     (uint64_t)s->result, (uint64_t)s->fault_addr);
+	return 0;
+}
+
+static bool st_is(const struct vtdp_td_submit *s, uint32_t code)
+{
+	return (s->status & VTDP_TD_ST_DONE) && VTDP_TD_ST_CODE(s->status) == code;
+}
+
+static int faults_total(int fd, uint64_t *total)
+{
+	struct vtdp_td_faults f = { 0 };
+
+	if (ioctl(fd, VTDP_TD_IOC_FAULTS, &f) < 0) {
+		diag("FAULTS: %s", strerror(errno));
+		return -1;
+	}
+	*total = f.total_faults;
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Waits for faults numbered after @before (vtdp.ko delivers them from a
+ * workqueue, possibly after the completion) and looks for one matching
+ * the range, direction and reason.  Prints every new fault.
+ */
+static bool expect_fault(int fd, uint64_t before, uint64_t lo, uint64_t hi,
+			 uint32_t reason)
+{
+	static struct vtdp_td_fault buf[VTDP_TD_FAULT_RING];
+	struct vtdp_td_faults f;
+	bool found = false;
+	uint64_t total = before;
+	int waited;
+
+	for (waited = 0; waited < FAULT_WAIT_MS; waited += 10) {
+		if (faults_total(fd, &total) < 0)
+			return false;
+		if (total > before)
+			break;
+		sleep_ms(10);
+	}
+	/* Give a burst of faults a moment to arrive completely. */
+	sleep_ms(50);
+
+	memset(&f, 0, sizeof(f));
+	f.max = VTDP_TD_FAULT_RING;
+	f.faults_ptr = (uintptr_t)buf;
+	if (ioctl(fd, VTDP_TD_IOC_FAULTS, &f) < 0) {
+		diag("FAULTS: %s", strerror(errno));
+		return false;
+	}
+	diag("faults: total %" PRIu64 " (%" PRIu64 " new)",
+	     (uint64_t)f.total_faults, (uint64_t)f.total_faults - before);
+	for (uint32_t i = 0; i < f.count; i++) {
+		const struct vtdp_td_fault *e = &buf[i];
+		char pasid[16];
+
+		if (e->seq <= before)
+			continue;
+		if (e->pasid_valid)
+			snprintf(pasid, sizeof(pasid), "%u", e->pasid);
+		else
+			snprintf(pasid, sizeof(pasid), "-");
+		printf("# fault: %02x:%02x.%x PASID %s addr %#" PRIx64
+		       " %s reason %#x (%s)\n",
+		       e->source_id >> 8, (e->source_id >> 3) & 0x1f,
+		       e->source_id & 7, pasid, (uint64_t)e->address,
+		       e->write ? "write" : "read", e->reason,
+		       reason_name(e->reason));
+		if (verbose)
+			diag("  seq %" PRIu64 " type %u v3_flags %#x stage1 %u",
+			     (uint64_t)e->seq, e->fault_type, e->v3_flags,
+			     e->is_stage1);
+		if (e->address >= lo && e->address < hi && e->write &&
+		    e->reason == reason)
+			found = true;
+	}
+	return found;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [-d DEVICE] [-v]\n"
+		"  -d DEVICE  test device (default /dev/vtdp-testdev0)\n"
+		"  -v         verbose\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	const char *devpath = "/dev/vtdp-testdev0";
+	struct vtdp_td_info info;
+	struct vtdp_td_submit s;
+	uint8_t *src = NULL, *dst = NULL;
+	bool src_mapped = false, dst_mapped = false, fault_reporting = false;
+	uint64_t before;
+	int32_t st;
+	int fd = -1, opt;
+
+	while ((opt = getopt(argc, argv, "d:vh")) != -1) {
+		switch (opt) {
+		case 'd':
+			devpath = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+
+	printf("TAP version 13\n1..%d\n", PLAN);
+
+	/* 1 */
+	fd = open(devpath, O_RDWR | O_CLOEXEC);
+	tap(fd >= 0, "open %s", devpath);
+	if (fd < 0) {
+		diag("open: %s", strerror(errno));
+		goto out;
+	}
+
+	/* 2 */
+	memset(&info, 0, sizeof(info));
+	if (ioctl(fd, VTDP_TD_IOC_INFO, &info) < 0) {
+		diag("INFO: %s", strerror(errno));
+		tap(false, "INFO");
+		goto out;
+	}
+	fault_reporting = info.flags & VTDP_TD_INFO_FAULT_REPORTING;
+	diag("uapi version %u, mode %s, bdf %04x:%02x:%02x.%x, %u queue(s), caps %#x, pasid width %u, hw version %u, fault reporting %s, iova limit %#" PRIx64,
+	     info.version,
+	     info.mode == VTDP_TD_MODE_V3 ? "v3" :
+	     info.mode == VTDP_TD_MODE_DMA_API ? "dma-api" : "?",
+	     info.bdf >> 16, (info.bdf >> 8) & 0xff, (info.bdf >> 3) & 0x1f,
+	     info.bdf & 7, info.nqueues, info.caps, info.pasid_width,
+	     info.hw_version, fault_reporting ? "on" : "off",
+	     (uint64_t)info.iova_limit);
+	tap(info.version == VTDP_TESTDEV_UAPI_VERSION &&
+	    info.mode == VTDP_TD_MODE_V3, "INFO: uapi version %u, mode v3",
+	    info.version);
+	if (info.mode != VTDP_TD_MODE_V3)
+		goto out;
+
+	src = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED || dst == MAP_FAILED) {
+		diag("mmap: %s", strerror(errno));
+		src = dst = NULL;
+		goto out;
+	}
+	for (size_t i = 0; i < BUF_LEN; i++)
+		src[i] = (uint8_t)(i * 7 + (i >> 8) + 0x5a);
+	memset(dst, 0, BUF_LEN);
+
+	/* 3, 4 */
+	src_mapped = do_map(fd, src, BUF_LEN, SRC_IOVA, VTDP_TD_MAP_READ, &st) == 0 &&
+		     st == 0;
+	tap(src_mapped, "MAP src (%lu bytes) READ at IOVA %#llx", BUF_LEN,
+	    (unsigned long long)SRC_IOVA);
+	dst_mapped = do_map(fd, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_WRITE, &st) == 0 &&
+		     st == 0;
+	tap(dst_mapped, "MAP dst (%lu bytes) WRITE at IOVA %#llx", BUF_LEN,
+	    (unsigned long long)DST_IOVA);
+	if (!src_mapped || !dst_mapped)
+		goto out;
+
+	/* 5, 6 */
+	if (do_submit(fd, VTDP_TD_OP_COPY, MAIN_LEN, SRC_IOVA, DST_IOVA, 0, &s) < 0)
+		goto out;
+	tap(st_is(&s, VTDP_TD_ST_OK), "COPY %u bytes completes OK", MAIN_LEN);
+	{
+		size_t i;
+
+		for (i = 0; i < MAIN_LEN && dst[i] == src[i]; i++)
+			;
+		if (i < MAIN_LEN)
+			diag("first mismatch at offset %zu: dst %#04x src %#04x",
+			     i, dst[i], src[i]);
+		tap(i == MAIN_LEN, "COPY: dst == src byte for byte");
+	}
+
+	/* 7: odd length, tail must stay untouched */
+	memset(dst, 0xee, BUF_LEN);
+	if (do_submit(fd, VTDP_TD_OP_COPY, ODD_LEN, SRC_IOVA, DST_IOVA, 0, &s) < 0)
+		goto out;
+	{
+		size_t i, j;
+
+		for (i = 0; i < ODD_LEN && dst[i] == src[i]; i++)
+			;
+		for (j = ODD_LEN; j < BUF_LEN && dst[j] == 0xee; j++)
+			;
+		if (i < ODD_LEN)
+			diag("first mismatch at offset %zu: dst %#04x src %#04x",
+			     i, dst[i], src[i]);
+		if (j < BUF_LEN)
+			diag("byte %zu beyond the length was written (%#04x)",
+			     j, dst[j]);
+		tap(st_is(&s, VTDP_TD_ST_OK) && i == ODD_LEN && j == BUF_LEN,
+		    "COPY odd length %u: exact, nothing written past the end",
+		    ODD_LEN);
+	}
+
+	/* 8 */
+	if (do_submit(fd, VTDP_TD_OP_FILL, MAIN_LEN, 0, DST_IOVA, FILL_PATTERN,
+		      &s) < 0)
+		goto out;
+	{
+		uint8_t pat[8];
+		size_t i;
+
+		for (i = 0; i < 8; i++)
+			pat[i] = (uint8_t)(FILL_PATTERN >> (8 * i));
+		for (i = 0; i < MAIN_LEN && dst[i] == pat[i % 8]; i++)
+			;
+		if (i < MAIN_LEN)
+			diag("first mismatch at offset %zu: dst %#04x want %#04x",
+			     i, dst[i], pat[i % 8]);
+		tap(st_is(&s, VTDP_TD_ST_OK) && i == MAIN_LEN,
+		    "FILL %u bytes with %#llx", MAIN_LEN,
+		    (unsigned long long)FILL_PATTERN);
+	}
+
+	/* 9 */
+	if (do_submit(fd, VTDP_TD_OP_CRC32C, ODD_LEN, SRC_IOVA, 0, 0, &s) < 0)
+		goto out;
+	if (st_is(&s, VTDP_TD_ST_BAD_OPCODE)) {
+		tap_skip("device has no CRC32C", "CRC32C");
+	} else {
+		uint32_t sw = crc32c_sw(src, ODD_LEN);
+
+		diag("CRC32C device %#" PRIx64 " software %#x", (uint64_t)s.result, sw);
+		tap(st_is(&s, VTDP_TD_ST_OK) && s.result == sw,
+		    "CRC32C of %u bytes matches software", ODD_LEN);
+	}
+
+	/* 10 */
+	if (do_unmap(fd, DST_IOVA, &st) < 0)
+		goto out;
+	dst_mapped = st != 0;
+	tap(st == 0, "UNMAP dst at %#llx", (unsigned long long)DST_IOVA);
+
+	/* 11, 12: write to an unmapped IOVA */
+	if (faults_total(fd, &before) < 0)
+		goto out;
+	if (do_submit(fd, VTDP_TD_OP_COPY, MAIN_LEN, SRC_IOVA, DST_IOVA, 0, &s) < 0)
+		goto out;
+	tap(st_is(&s, VTDP_TD_ST_DMA_FAULT) && (s.fault_info & VTDP_TD_FI_WRITE) &&
+	    s.fault_addr >= DST_IOVA && s.fault_addr < DST_IOVA + BUF_LEN,
+	    "COPY to unmapped IOVA: DMA_FAULT, write, fault_addr %#llx",
+	    (unsigned long long)s.fault_addr);
+	if (!fault_reporting)
+		diag("driver has no V3 fault reporting: faults only in completions");
+	tap(expect_fault(fd, before, DST_IOVA, DST_IOVA + BUF_LEN,
+			 VTDP_FR_SM_SS_NOT_PRESENT),
+	    "FAULTS: write fault in [%#llx, %#llx) reason %#x",
+	    (unsigned long long)DST_IOVA,
+	    (unsigned long long)(DST_IOVA + BUF_LEN), VTDP_FR_SM_SS_NOT_PRESENT);
+
+	/* 13, 14, 15: write to a read-only mapping */
+	dst_mapped = do_map(fd, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_READ, &st) == 0 &&
+		     st == 0;
+	tap(dst_mapped, "MAP dst READ-only at %#llx", (unsigned long long)DST_IOVA);
+	if (!dst_mapped)
+		goto out;
+	if (faults_total(fd, &before) < 0)
+		goto out;
+	if (do_submit(fd, VTDP_TD_OP_FILL, MAIN_LEN, 0, DST_IOVA, FILL_PATTERN,
+		      &s) < 0)
+		goto out;
+	tap(st_is(&s, VTDP_TD_ST_DMA_FAULT) && (s.fault_info & VTDP_TD_FI_WRITE) &&
+	    s.fault_addr >= DST_IOVA && s.fault_addr < DST_IOVA + BUF_LEN,
+	    "FILL to read-only IOVA: DMA_FAULT, write, fault_addr %#llx",
+	    (unsigned long long)s.fault_addr);
+	tap(expect_fault(fd, before, DST_IOVA, DST_IOVA + BUF_LEN,
+			 VTDP_FR_SM_WRITE),
+	    "FAULTS: write fault in [%#llx, %#llx) reason %#x",
+	    (unsigned long long)DST_IOVA,
+	    (unsigned long long)(DST_IOVA + BUF_LEN), VTDP_FR_SM_WRITE);
+
+	/* 16 */
+	{
+		int32_t st_src = -1, st_dst = -1;
+
+		if (do_unmap(fd, DST_IOVA, &st_dst) == 0 && st_dst == 0)
+			dst_mapped = false;
+		if (do_unmap(fd, SRC_IOVA, &st_src) == 0 && st_src == 0)
+			src_mapped = false;
+		tap(!src_mapped && !dst_mapped, "UNMAP src and dst");
+	}
+
+out:
+	/* 17; close also unmaps whatever is left. */
+	if (fd >= 0)
+		tap(close(fd) == 0, "close");
+	if (src)
+		munmap(src, BUF_LEN);
+	if (dst)
+		munmap(dst, BUF_LEN);
+	while (test_no < PLAN)
+		tap(false, "not run (an earlier step failed)");
+	if (failures)
+		diag("%d of %d test(s) failed", failures, PLAN);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,788 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vtdp.ko: driver for the vtdp-iommu PCI function (a VT-d style IOMMU in
+ * scalable mode) and provider of the V3 IOMMU interface.
+ *
+ * This file owns the hardware: bring-up and tear-down of the register
+ * file, the root/context tables, queued invalidation and the fault
+ * interrupt.  The V3 objects live in vtdp-v3.c.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/iopoll.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <asm/cacheflush.h>
+
+#include "vtdp.h"
+
+#define VTDP_GSTS_TIMEOUT_US	1000000
+/* Invalidation wait: polled, atomic-safe; generous for TCG guests. */
+#define VTDP_QI_TIMEOUT_US	2000000
+
+static struct dentry *vtdp_debugfs_root;
+
+/* ---------------------------------------------------------------------- */
+/* Fault reasons (VTDP_FR_* in iommu-hw.h) and their V3 fault types        */
+
+struct vtdp_fault_reason {
+	u8 reason;
+	u8 v3_type;		/* enum v3_fault_type, spec §4.24 */
+	const char *name;
+};
+
+static const struct vtdp_fault_reason vtdp_fault_reasons[] = {
+	{ VTDP_FR_SM_RTA_INVALID, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "invalid root table address" },
+	{ VTDP_FR_SM_ROOT_ACCESS, V3_FAULT_EXTERNAL, "root entry access error" },
+	{ VTDP_FR_SM_ROOT_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "root entry not present" },
+	{ VTDP_FR_SM_ROOT_RSVD, V3_FAULT_TRANSLATION, "root entry reserved bits" },
+	{ VTDP_FR_SM_CTX_ACCESS, V3_FAULT_EXTERNAL, "context entry access error" },
+	{ VTDP_FR_SM_CTX_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "context entry not present" },
+	{ VTDP_FR_SM_CTX_RSVD, V3_FAULT_TRANSLATION, "context entry reserved bits" },
+	{ VTDP_FR_SM_CTX_INVALID, V3_FAULT_TRANSLATION, "context entry invalid" },
+	{ VTDP_FR_SM_PASID_TOO_LARGE, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "PASID beyond PASID directory size" },
+	{ VTDP_FR_SM_PDIR_ACCESS, V3_FAULT_EXTERNAL,
+	  "PASID directory entry access error" },
+	{ VTDP_FR_SM_PDIR_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "PASID directory entry not present" },
+	{ VTDP_FR_SM_PDIR_RSVD, V3_FAULT_TRANSLATION,
+	  "PASID directory entry reserved bits" },
+	{ VTDP_FR_SM_PTE_ACCESS, V3_FAULT_EXTERNAL, "PASID entry access error" },
+	{ VTDP_FR_SM_PTE_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "PASID entry not present" },
+	{ VTDP_FR_SM_PTE_RSVD, V3_FAULT_TRANSLATION, "PASID entry reserved bits" },
+	{ VTDP_FR_SM_PTE_INVALID, V3_FAULT_TRANSLATION, "PASID entry invalid" },
+	{ VTDP_FR_SM_PTE_SRE_CLEAR, V3_FAULT_PERMISSION,
+	  "privileged request with SRE clear" },
+	{ VTDP_FR_SM_FS_ACCESS, V3_FAULT_EXTERNAL, "first-stage access error" },
+	{ VTDP_FR_SM_FS_NOT_PRESENT, V3_FAULT_TRANSLATION,
+	  "first-stage entry not present" },
+	{ VTDP_FR_SM_FS_RSVD, V3_FAULT_TRANSLATION, "first-stage reserved bits" },
+	{ VTDP_FR_SM_SS_ACCESS, V3_FAULT_EXTERNAL, "second-stage access error" },
+	{ VTDP_FR_SM_SS_NOT_PRESENT, V3_FAULT_TRANSLATION,
+	  "second-stage entry not present" },
+	{ VTDP_FR_SM_SS_RSVD, V3_FAULT_TRANSLATION, "second-stage reserved bits" },
+	{ VTDP_FR_SM_FS_NON_CANONICAL, V3_FAULT_ADDRESS_SIZE,
+	  "non-canonical first-stage address" },
+	{ VTDP_FR_SM_FS_USER, V3_FAULT_PERMISSION,
+	  "user request to supervisor page" },
+	{ VTDP_FR_SM_ADDR_BEYOND_AW, V3_FAULT_ADDRESS_SIZE,
+	  "address beyond address width" },
+	{ VTDP_FR_SM_WRITE, V3_FAULT_PERMISSION, "no write permission" },
+	{ VTDP_FR_SM_READ, V3_FAULT_PERMISSION, "no read permission" },
+	{ VTDP_FR_SM_INTERRUPT_ADDR, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
+	  "translated address in interrupt range" },
+};
+
+static const struct vtdp_fault_reason *vtdp_fault_reason_lookup(u8 reason)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vtdp_fault_reasons); i++)
+		if (vtdp_fault_reasons[i].reason == reason)
+			return &vtdp_fault_reasons[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Table helpers                                                           */
+
+/**
+ * vtdp_flush_table() - make CPU writes to a translation structure visible
+ * @iommu: the unit that walks the structure
+ * @addr: first byte written
+ * @len: bytes written
+ *
+ * A no-op on coherent units (ECAP.C = 1, the vtdp-iommu default).
+ */
+void vtdp_flush_table(struct vtdp_iommu *iommu, void *addr, size_t len)
+{
+	if (!iommu->coherent)
+		clflush_cache_range(addr, len);
+}
+
+/**
+ * vtdp_context_entry() - find (optionally create) the context entry of a RID
+ * @iommu: the unit
+ * @bus: bus number
+ * @devfn: device/function
+ * @alloc: allocate the context table if it does not exist yet
+ *
+ * Context: process context with iommu->lock held (may allocate).
+ * Return: the entry, or NULL (no table and !@alloc, or out of memory).
+ */
+struct vtdp_context_entry *vtdp_context_entry(struct vtdp_iommu *iommu,
+					      u8 bus, u8 devfn, bool alloc)
+{
+	unsigned int half = devfn >= 128;
+	struct vtdp_context_entry *tbl = iommu->ctx[bus][half];
+	u64 *rootp;
+
+	lockdep_assert_held(&iommu->lock);
+	if (!tbl) {
+		if (!alloc)
+			return NULL;
+		tbl = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!tbl)
+			return NULL;
+		vtdp_flush_table(iommu, tbl, PAGE_SIZE);
+		iommu->ctx[bus][half] = tbl;
+		rootp = half ? &iommu->root[bus].hi : &iommu->root[bus].lo;
+		WRITE_ONCE(*rootp, virt_to_phys(tbl) | VTDP_ROOT_P);
+		vtdp_flush_table(iommu, rootp, sizeof(*rootp));
+		/* root entries may be cached together with context entries */
+		{
+			struct vtdp_inv_desc d = {
+				.lo = VTDP_INV_TYPE_CC | VTDP_INV_CC_GLOBAL,
+			};
+
+			vtdp_qi_submit(iommu, &d, 1);
+		}
+	}
+	return &tbl[devfn & 0x7f];
+}
+
+/* ---------------------------------------------------------------------- */
+/* Queued invalidation                                                     */
+
+static void vtdp_qi_recover(struct vtdp_iommu *iommu)
+{
+	u64 head = readq(iommu->regs + VTDP_REG_IQH) & VTDP_IQ_INDEX_MASK;
+	u64 ercd = readq(iommu->regs + VTDP_REG_IQERCD);
+	unsigned int idx = head >> VTDP_IQ_INDEX_SHIFT;
+	u64 *q = (u64 *)iommu->iq;
+
+	dev_err(&iommu->pdev->dev,
+		"invalidation queue error (IQEI %llu) at descriptor %u: %016llx %016llx\n",
+		VTDP_IQERCD_IQEI(ercd), idx, q[idx * 2], q[idx * 2 + 1]);
+	/* drop the rejected descriptor and everything after it */
+	writeq(head, iommu->regs + VTDP_REG_IQT);
+	iommu->iq_tail = idx;
+	writel(VTDP_FSTS_IQE, iommu->regs + VTDP_REG_FSTS);
+	atomic64_inc(&iommu->inv_errors);
+}
+
+/**
+ * vtdp_qi_submit() - run invalidation descriptors synchronously
+ * @iommu: the unit
+ * @descs: descriptors (lo/hi used; 128-bit queue)
+ * @n: number of descriptors
+ *
+ * Appends @descs plus an invalidation-wait descriptor with status write and
+ * polls the status word until the hardware has processed all of them.
+ * Context: any (spinlock, no sleeping; bounded busy wait).
+ * Return: 0, -EIO if the hardware rejected a descriptor (FSTS.IQE),
+ * -ETIMEDOUT if the wait did not complete, -EINVAL if @n is too large.
+ */
+int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,
+		   unsigned int n)
+{
+	u64 *q = (u64 *)iommu->iq;
+	unsigned long flags;
+	unsigned int i, slot;
+	u32 seq, fsts;
+	long budget;
+	int ret = -ETIMEDOUT;
+
+	if (n + 1 > VTDP_IQ_ENTRIES - 1)
+		return -EINVAL;
+
+	spin_lock_irqsave(&iommu->qi_lock, flags);
+	seq = ++iommu->wait_seq;
+	if (!seq)
+		seq = ++iommu->wait_seq;
+	WRITE_ONCE(*iommu->wait_status, 0);
+
+	slot = iommu->iq_tail;
+	for (i = 0; i <= n; i++) {
+		u64 lo, hi;
+
+		if (i < n) {
+			lo = descs[i].lo;
+			hi = descs[i].hi;
+		} else {
+			lo = VTDP_INV_TYPE_WAIT | VTDP_INV_WAIT_SW |
+			     VTDP_INV_WAIT_FN |
+			     ((u64)seq << VTDP_INV_WAIT_SDATA_SHIFT);
+			hi = virt_to_phys(iommu->wait_status);
+		}
+		q[slot * 2] = lo;
+		q[slot * 2 + 1] = hi;
+		vtdp_flush_table(iommu, &q[slot * 2], 16);
+		slot = (slot + 1) % VTDP_IQ_ENTRIES;
+	}
+	iommu->iq_tail = slot;
+	wmb();	/* descriptors before the tail update */
+	writeq((u64)slot << VTDP_IQ_INDEX_SHIFT, iommu->regs + VTDP_REG_IQT);
+
+	for (budget = VTDP_QI_TIMEOUT_US; budget > 0; budget--) {
+		if (READ_ONCE(*iommu->wait_status) == seq) {
+			ret = 0;
+			break;
+		}
+		fsts = readl(iommu->regs + VTDP_REG_FSTS);
+		if (fsts & VTDP_FSTS_IQE) {
+			vtdp_qi_recover(iommu);
+			ret = -EIO;
+			break;
+		}
+		udelay(1);
+	}
+	if (ret == -ETIMEDOUT) {
+		atomic64_inc(&iommu->inv_errors);
+		dev_err(&iommu->pdev->dev,
+			"invalidation wait timed out (IQH %#llx IQT %#llx FSTS %#x)\n",
+			readq(iommu->regs + VTDP_REG_IQH),
+			readq(iommu->regs + VTDP_REG_IQT),
+			readl(iommu->regs + VTDP_REG_FSTS));
+	}
+	spin_unlock_irqrestore(&iommu->qi_lock, flags);
+	return ret;
+}
+
+static u64 vtdp_iotlb_drain(struct vtdp_iommu *iommu)
+{
+	u64 v = 0;
+
+	if (iommu->cap & VTDP_CAP_DRD)
+		v |= VTDP_INV_IOTLB_DR;
+	if (iommu->cap & VTDP_CAP_DWD)
+		v |= VTDP_INV_IOTLB_DW;
+	return v;
+}
+
+/** vtdp_inv_context_device() - device-selective context-cache invalidation */
+int vtdp_inv_context_device(struct vtdp_iommu *iommu, u16 sid)
+{
+	struct vtdp_inv_desc d = {
+		.lo = VTDP_INV_TYPE_CC | VTDP_INV_CC_DEVICE | ((u64)sid << 32),
+	};
+
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
+/**
+ * vtdp_inv_pasid_cache() - PASID-cache invalidation within domain @did
+ * @iommu: the unit
+ * @did: domain id the PASID entries carry
+ * @pasid: the PASID (ignored if @all_pasids)
+ * @all_pasids: invalidate every PASID of @did
+ *
+ * Return: 0 or the error of vtdp_qi_submit().
+ */
+int vtdp_inv_pasid_cache(struct vtdp_iommu *iommu, u16 did, u32 pasid,
+			 bool all_pasids)
+{
+	struct vtdp_inv_desc d = {
+		.lo = VTDP_INV_TYPE_PC |
+		      (all_pasids ? VTDP_INV_PC_DOMAIN : VTDP_INV_PC_PASID) |
+		      ((u64)did << 16) |
+		      ((u64)pasid << VTDP_INV_PC_PASID_SHIFT),
+	};
+
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
+/** vtdp_inv_pasid_cache_global() - invalidate the whole PASID cache */
+int vtdp_inv_pasid_cache_global(struct vtdp_iommu *iommu)
+{
+	struct vtdp_inv_desc d = { .lo = VTDP_INV_TYPE_PC | VTDP_INV_PC_GLOBAL };
+
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
+/** vtdp_inv_iotlb_domain() - domain-selective IOTLB invalidation */
+int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did)
+{
+	struct vtdp_inv_desc d = {
+		.lo = VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_DOMAIN |
+		      vtdp_iotlb_drain(iommu) | ((u64)did << 16),
+	};
+
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
+/**
+ * vtdp_inv_iotlb_range() - invalidate IOTLB entries of @did for a range
+ * @iommu: the unit
+ * @did: domain id
+ * @addr: first logical address (page aligned)
+ * @npages: number of 4 KiB pages
+ *
+ * Uses one page-selective descriptor whose naturally aligned 2^AM block
+ * covers the range, or a domain-selective one when the hardware cannot
+ * (no CAP.PSI, or AM above CAP.MAMV).  Over-invalidation is harmless.
+ *
+ * Return: 0 or the error of vtdp_qi_submit().
+ */
+int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
+			 u64 npages)
+{
+	u64 first = addr >> VTDP_PAGE_SHIFT, last = first + npages - 1;
+	unsigned int am = 0;
+	struct vtdp_inv_desc d;
+
+	while (am < 52 && (first >> am) != (last >> am))
+		am++;
+	if (!(iommu->cap & VTDP_CAP_PSI) || am > VTDP_CAP_MAMV(iommu->cap))
+		return vtdp_inv_iotlb_domain(iommu, did);
+
+	d.lo = VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_PAGE |
+	       vtdp_iotlb_drain(iommu) | ((u64)did << 16);
+	d.hi = ((first >> am) << (am + VTDP_PAGE_SHIFT)) | am;
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
+static int vtdp_inv_all(struct vtdp_iommu *iommu)
+{
+	struct vtdp_inv_desc d[3] = {
+		{ .lo = VTDP_INV_TYPE_CC | VTDP_INV_CC_GLOBAL },
+		{ .lo = VTDP_INV_TYPE_PC | VTDP_INV_PC_GLOBAL },
+		{ .lo = VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_GLOBAL },
+	};
+
+	d[2].lo |= vtdp_iotlb_drain(iommu);
+	return vtdp_qi_submit(iommu, d, ARRAY_SIZE(d));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Faults                                                                  */
+
+static void vtdp_handle_fault(struct vtdp_iommu *iommu, u64 lo, u64 hi)
+{
+	const struct vtdp_fault_reason *fr;
+	struct v3_fault_information info = {};
+	u8 reason = VTDP_FRCD_HI_FR(hi);
+	u16 sid = VTDP_FRCD_HI_SID(hi);
+	bool write = !(hi & VTDP_FRCD_HI_T1);
+	bool pp = hi & VTDP_FRCD_HI_PP;
+	u32 pasid = VTDP_FRCD_HI_PV(hi);
+	char tag[24];
+
+	atomic64_inc(&iommu->faults_total);
+	fr = vtdp_fault_reason_lookup(reason);
+
+	if (pp)
+		snprintf(tag, sizeof(tag), "PASID 0x%x", pasid);
+	else
+		strscpy(tag, "NO_PASID", sizeof(tag));
+	dev_err_ratelimited(&iommu->pdev->dev,
+			    "[DMA %s %s] device %02x:%02x.%d fault addr 0x%llx reason 0x%02x (%s)\n",
+			    write ? "Write" : "Read", tag, PCI_BUS_NUM(sid),
+			    PCI_SLOT(sid & 0xff), PCI_FUNC(sid & 0xff),
+			    lo & VTDP_FRCD_LO_FI_MASK, reason,
+			    fr ? fr->name : "unknown");
+
+	info.type = V3_FAULT_INFORMATION_X64;
+	info.is_stage1 = reason >= VTDP_FR_SM_FS_ACCESS &&
+			 reason <= VTDP_FR_SM_FS_RSVD;
+	info.x64.fault_address = lo & VTDP_FRCD_LO_FI_MASK;
+	info.x64.flags = V3_FAULT_FLAG_ADDRESS_VALID;
+	if (write)
+		info.x64.flags |= V3_FAULT_FLAG_WRITE;
+	if (hi & VTDP_FRCD_HI_PRIV)
+		info.x64.flags |= V3_FAULT_FLAG_PRIVILEGED;
+	if (hi & VTDP_FRCD_HI_EXE)
+		info.x64.flags |= V3_FAULT_FLAG_INSTRUCTION;
+	info.x64.fault_type = fr ? fr->v3_type :
+			      V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION;
+	info.x64.iommu_base_address = iommu->reg_phys;
+	info.x64.pci_segment = pci_domain_nr(iommu->pdev->bus);
+	info.source_id = sid;
+	info.pasid = pp ? pasid : 0;
+	info.pasid_valid = pp;
+	info.reason = reason;
+
+	vtdp_v3_deliver_fault(iommu, &info);
+}
+
+/*
+ * Threaded fault handler: walks the fault recording registers from FRI
+ * (as Linux's dmar_fault() does), clearing each record before acting on it
+ * so the hardware can reuse it.  Bounded: at most NFR records per pass and
+ * a few passes per interrupt.
+ */
+static irqreturn_t vtdp_fault_thread(int irq, void *data)
+{
+	struct vtdp_iommu *iommu = data;
+	void __iomem *frcd = iommu->regs + iommu->fro;
+	unsigned int pass, n, idx;
+	u32 fsts;
+
+	for (pass = 0; pass < 4; pass++) {
+		fsts = readl(iommu->regs + VTDP_REG_FSTS);
+		if (fsts & (VTDP_FSTS_ICE | VTDP_FSTS_ITE)) {
+			dev_err_ratelimited(&iommu->pdev->dev,
+					    "invalidation error, FSTS %#x\n", fsts);
+			writel(fsts & (VTDP_FSTS_ICE | VTDP_FSTS_ITE),
+			       iommu->regs + VTDP_REG_FSTS);
+		}
+		if (!(fsts & (VTDP_FSTS_PPF | VTDP_FSTS_PFO)))
+			break;
+
+		idx = VTDP_FSTS_FRI(fsts) % iommu->nfr;
+		for (n = 0; (fsts & VTDP_FSTS_PPF) && n < iommu->nfr; n++) {
+			void __iomem *rec = frcd + idx * VTDP_FRCD_SIZE;
+			u64 hi = readq(rec + 8), lo;
+
+			if (!(hi & VTDP_FRCD_HI_F))
+				break;
+			lo = readq(rec);
+			/* F is bit 31 of the record's top dword; RW1C */
+			writel(VTDP_FRCD_HI_F >> 32, rec + 12);
+			vtdp_handle_fault(iommu, lo, hi);
+			idx = (idx + 1) % iommu->nfr;
+		}
+		if (fsts & VTDP_FSTS_PFO) {
+			dev_err_ratelimited(&iommu->pdev->dev,
+					    "primary fault overflow: faults were lost\n");
+			writel(VTDP_FSTS_PFO, iommu->regs + VTDP_REG_FSTS);
+		}
+	}
+	return IRQ_HANDLED;
+}
+
+static void vtdp_clear_faults(struct vtdp_iommu *iommu)
+{
+	unsigned int i;
+
+	for (i = 0; i < iommu->nfr; i++)
+		writel(VTDP_FRCD_HI_F >> 32,
+		       iommu->regs + iommu->fro + i * VTDP_FRCD_SIZE + 12);
+	writel(VTDP_FSTS_RW1C, iommu->regs + VTDP_REG_FSTS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Global command                                                          */
+
+static int vtdp_gcmd_latch(struct vtdp_iommu *iommu, u32 bit, bool on)
+{
+	u32 sts;
+	int ret;
+
+	if (on)
+		iommu->gcmd |= bit;
+	else
+		iommu->gcmd &= ~bit;
+	writel(iommu->gcmd, iommu->regs + VTDP_REG_GCMD);
+	ret = readl_poll_timeout(iommu->regs + VTDP_REG_GSTS, sts,
+				 !!(sts & bit) == on, 10, VTDP_GSTS_TIMEOUT_US);
+	if (ret)
+		dev_err(&iommu->pdev->dev, "GCMD %#x %s timed out (GSTS %#x)\n",
+			bit, on ? "set" : "clear", sts);
+	return ret;
+}
+
+static int vtdp_set_root_table(struct vtdp_iommu *iommu)
+{
+	u32 sts;
+	int ret;
+
+	writeq(virt_to_phys(iommu->root) | VTDP_RTADDR_TTM_SM,
+	       iommu->regs + VTDP_REG_RTADDR);
+	writel(iommu->gcmd | VTDP_GCMD_SRTP, iommu->regs + VTDP_REG_GCMD);
+	ret = readl_poll_timeout(iommu->regs + VTDP_REG_GSTS, sts,
+				 sts & VTDP_GSTS_RTPS, 10, VTDP_GSTS_TIMEOUT_US);
+	if (ret)
+		dev_err(&iommu->pdev->dev, "SRTP timed out (GSTS %#x)\n", sts);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* debugfs                                                                 */
+
+static int vtdp_regs_show(struct seq_file *m, void *unused)
+{
+	struct vtdp_iommu *iommu = m->private;
+	void __iomem *r = iommu->regs;
+	unsigned int i;
+
+	seq_printf(m, "VER     %#010x\n", readl(r + VTDP_REG_VER));
+	seq_printf(m, "CAP     %#018llx\n", readq(r + VTDP_REG_CAP));
+	seq_printf(m, "ECAP    %#018llx\n", readq(r + VTDP_REG_ECAP));
+	seq_printf(m, "GSTS    %#010x\n", readl(r + VTDP_REG_GSTS));
+	seq_printf(m, "RTADDR  %#018llx\n", readq(r + VTDP_REG_RTADDR));
+	seq_printf(m, "FSTS    %#010x\n", readl(r + VTDP_REG_FSTS));
+	seq_printf(m, "FECTL   %#010x\n", readl(r + VTDP_REG_FECTL));
+	seq_printf(m, "IQH     %#018llx\n", readq(r + VTDP_REG_IQH));
+	seq_printf(m, "IQT     %#018llx\n", readq(r + VTDP_REG_IQT));
+	seq_printf(m, "IQA     %#018llx\n", readq(r + VTDP_REG_IQA));
+	seq_printf(m, "ICS     %#010x\n", readl(r + VTDP_REG_ICS));
+	seq_printf(m, "IECTL   %#010x\n", readl(r + VTDP_REG_IECTL));
+	seq_printf(m, "IQERCD  %#018llx\n", readq(r + VTDP_REG_IQERCD));
+	for (i = 0; i < iommu->nfr; i++)
+		seq_printf(m, "FRCD%-3u %#018llx %#018llx\n", i,
+			   readq(r + iommu->fro + i * VTDP_FRCD_SIZE + 8),
+			   readq(r + iommu->fro + i * VTDP_FRCD_SIZE));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vtdp_regs);
+
+static int vtdp_stats_show(struct seq_file *m, void *unused)
+{
+	struct vtdp_iommu *iommu = m->private;
+
+	seq_printf(m, "faults_total %lld\n",
+		   (long long)atomic64_read(&iommu->faults_total));
+	seq_printf(m, "faults_delivered %lld\n",
+		   (long long)atomic64_read(&iommu->faults_delivered));
+	seq_printf(m, "inv_errors %lld\n",
+		   (long long)atomic64_read(&iommu->inv_errors));
+	seq_printf(m, "hw_faults_recorded %llu\n",
+		   readq(iommu->regs + VTDP_REG_EXT_FAULTS_RECORDED));
+	seq_printf(m, "hw_faults_suppressed %llu\n",
+		   readq(iommu->regs + VTDP_REG_EXT_FAULTS_SUPPRESSED));
+	seq_printf(m, "hw_faults_dropped %llu\n",
+		   readq(iommu->regs + VTDP_REG_EXT_FAULTS_DROPPED));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vtdp_stats);
+
+/* ---------------------------------------------------------------------- */
+/* probe / remove                                                          */
+
+static void vtdp_free_tables(struct vtdp_iommu *iommu)
+{
+	unsigned int bus, half;
+
+	for (bus = 0; bus < 256; bus++)
+		for (half = 0; half < 2; half++)
+			if (iommu->ctx[bus][half])
+				free_page((unsigned long)iommu->ctx[bus][half]);
+	free_page((unsigned long)iommu->root);
+	free_page((unsigned long)iommu->iq);
+	free_page((unsigned long)iommu->wait_status);
+}
+
+static int vtdp_check_caps(struct vtdp_iommu *iommu)
+{
+	struct device *dev = &iommu->pdev->dev;
+	u64 cap = iommu->cap, ecap = iommu->ecap;
+	unsigned int nd;
+
+	if (VTDP_VER_MAJOR(iommu->ver) < 1) {
+		dev_err(dev, "unsupported version %#x\n", iommu->ver);
+		return -ENODEV;
+	}
+	if (!(ecap & VTDP_ECAP_SMTS) || !(ecap & VTDP_ECAP_QI) ||
+	    !(ecap & VTDP_ECAP_SLTS)) {
+		dev_err(dev, "need scalable mode, queued invalidation and second-stage tables (ECAP %#llx)\n",
+			ecap);
+		return -ENODEV;
+	}
+	if (!(cap & VTDP_CAP_SAGAW_48)) {
+		dev_err(dev, "4-level second-stage tables not supported (CAP %#llx)\n",
+			cap);
+		return -ENODEV;
+	}
+	iommu->fro = VTDP_CAP_FRO(cap);
+	iommu->nfr = VTDP_CAP_NFR(cap);
+	if (iommu->fro + iommu->nfr * VTDP_FRCD_SIZE >
+	    pci_resource_len(iommu->pdev, VTDP_IOMMU_REG_BAR)) {
+		dev_err(dev, "fault recording registers outside BAR 0\n");
+		return -ENODEV;
+	}
+	nd = VTDP_CAP_ND(cap);
+	iommu->did_max = min_t(unsigned int, (1U << (4 + 2 * nd)) - 1,
+			       VTDP_DID_MAX);
+	iommu->aw_bits = min_t(unsigned int, VTDP_CAP_MGAW(cap),
+			       VTDP_SS_AW_BITS);
+	iommu->coherent = ecap & VTDP_ECAP_C;
+	if (cap & VTDP_CAP_CM)
+		dev_info(dev, "caching mode: map operations invalidate too\n");
+	return 0;
+}
+
+static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct vtdp_iommu *iommu;
+	u32 sts;
+	int ret;
+
+	iommu = devm_kzalloc(dev, sizeof(*iommu), GFP_KERNEL);
+	if (!iommu)
+		return -ENOMEM;
+	iommu->pdev = pdev;
+	spin_lock_init(&iommu->qi_lock);
+	mutex_init(&iommu->lock);
+	INIT_LIST_HEAD(&iommu->devices);
+	INIT_LIST_HEAD(&iommu->domains);
+	ida_init(&iommu->did_ida);
+	pci_set_drvdata(pdev, iommu);
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+	iommu->regs = pcim_iomap_region(pdev, VTDP_IOMMU_REG_BAR, "vtdp");
+	if (IS_ERR(iommu->regs))
+		return PTR_ERR(iommu->regs);
+	iommu->reg_phys = pci_resource_start(pdev, VTDP_IOMMU_REG_BAR);
+	pci_set_master(pdev);
+
+	iommu->ver = readl(iommu->regs + VTDP_REG_VER);
+	iommu->cap = readq(iommu->regs + VTDP_REG_CAP);
+	iommu->ecap = readq(iommu->regs + VTDP_REG_ECAP);
+	ret = vtdp_check_caps(iommu);
+	if (ret)
+		return ret;
+
+	/* Start from a quiet unit: translation and queue off. */
+	sts = readl(iommu->regs + VTDP_REG_GSTS);
+	iommu->gcmd = sts & (VTDP_GCMD_TE | VTDP_GCMD_QIE);
+	if (iommu->gcmd & VTDP_GCMD_TE) {
+		ret = vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, false);
+		if (ret)
+			return ret;
+	}
+	if (iommu->gcmd & VTDP_GCMD_QIE) {
+		ret = vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, false);
+		if (ret)
+			return ret;
+	}
+
+	ret = -ENOMEM;
+	iommu->root = (void *)get_zeroed_page(GFP_KERNEL);
+	iommu->iq = (void *)get_zeroed_page(GFP_KERNEL);
+	iommu->wait_status = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!iommu->root || !iommu->iq || !iommu->wait_status)
+		goto err_tables;
+	vtdp_flush_table(iommu, iommu->root, PAGE_SIZE);
+
+	ret = vtdp_set_root_table(iommu);
+	if (ret)
+		goto err_tables;
+
+	/* Queue: one page (QS = 0) of 128-bit descriptors (DW = 0). */
+	iommu->iq_tail = 0;
+	writeq(0, iommu->regs + VTDP_REG_IQT);
+	writeq(virt_to_phys(iommu->iq), iommu->regs + VTDP_REG_IQA);
+	writel(VTDP_IECTL_IM, iommu->regs + VTDP_REG_IECTL);
+	ret = vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, true);
+	if (ret)
+		goto err_tables;
+	ret = vtdp_inv_all(iommu);
+	if (ret)
+		goto err_qi;
+
+	ret = pci_alloc_irq_vectors(pdev, 1, VTDP_IOMMU_NR_VECTORS,
+				    PCI_IRQ_MSIX);
+	if (ret < 0) {
+		dev_err(dev, "no MSI-X vectors: %d\n", ret);
+		goto err_qi;
+	}
+	iommu->fault_irq = pci_irq_vector(pdev, VTDP_IOMMU_VEC_FAULT);
+	writel(VTDP_FECTL_IM, iommu->regs + VTDP_REG_FECTL);
+	ret = request_threaded_irq(iommu->fault_irq, NULL, vtdp_fault_thread,
+				   IRQF_ONESHOT, "vtdp-fault", iommu);
+	if (ret)
+		goto err_vectors;
+	vtdp_clear_faults(iommu);
+	writel(0, iommu->regs + VTDP_REG_FECTL);
+
+	ret = vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, true);
+	if (ret)
+		goto err_irq;
+
+	ret = vtdp_v3_register(iommu);
+	if (ret)
+		goto err_te;
+
+	if (vtdp_debugfs_root) {
+		debugfs_create_file("regs", 0400, vtdp_debugfs_root, iommu,
+				    &vtdp_regs_fops);
+		debugfs_create_file("stats", 0400, vtdp_debugfs_root, iommu,
+				    &vtdp_stats_fops);
+	}
+
+	dev_info(dev, "vtdp-iommu %u.%u: CAP %#llx ECAP %#llx, %u fault records, %u domain ids, AW %u, translation enabled\n",
+		 VTDP_VER_MAJOR(iommu->ver), VTDP_VER_MINOR(iommu->ver),
+		 iommu->cap, iommu->ecap, iommu->nfr, iommu->did_max,
+		 iommu->aw_bits);
+	return 0;
+
+err_te:
+	vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, false);
+err_irq:
+	writel(VTDP_FECTL_IM, iommu->regs + VTDP_REG_FECTL);
+	free_irq(iommu->fault_irq, iommu);
+err_vectors:
+	pci_free_irq_vectors(pdev);
+err_qi:
+	vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, false);
+err_tables:
+	vtdp_free_tables(iommu);
+	return ret;
+}
+
+static void vtdp_remove(struct pci_dev *pdev)
+{
+	struct vtdp_iommu *iommu = pci_get_drvdata(pdev);
+
+	/* No new clients; objects still alive are torn down below. */
+	vtdp_v3_unregister(iommu);
+	if (vtdp_debugfs_root) {
+		debugfs_lookup_and_remove("regs", vtdp_debugfs_root);
+		debugfs_lookup_and_remove("stats", vtdp_debugfs_root);
+	}
+	vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, false);
+	writel(VTDP_FECTL_IM, iommu->regs + VTDP_REG_FECTL);
+	free_irq(iommu->fault_irq, iommu);
+	pci_free_irq_vectors(pdev);
+	vtdp_v3_teardown(iommu);
+	vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, false);
+	vtdp_free_tables(iommu);
+	ida_destroy(&iommu->did_ida);
+}
+
+static const struct pci_device_id vtdp_ids[] = {
+	{ PCI_DEVICE(VTDP_PCI_VENDOR_ID, VTDP_IOMMU_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, vtdp_ids);
+
+static struct pci_driver vtdp_driver = {
+	.name = "vtdp",
+	.id_table = vtdp_ids,
+	.probe = vtdp_probe,
+	.remove = vtdp_remove,
+	/*
+	 * V3 clients hold raw pointers into our objects and a module
+	 * reference; a sysfs unbind could not honour them, so there is none.
+	 */
+	.driver.suppress_bind_attrs = true,
+};
+
+static int __init vtdp_init(void)
+{
+	int ret;
+
+	vtdp_debugfs_root = debugfs_create_dir("vtdp", NULL);
+	if (IS_ERR(vtdp_debugfs_root))
+		vtdp_debugfs_root = NULL;
+	ret = pci_register_driver(&vtdp_driver);
+	if (ret)
+		debugfs_remove_recursive(vtdp_debugfs_root);
+	return ret;
+}
+
+static void __exit vtdp_exit(void)
+{
+	pci_unregister_driver(&vtdp_driver);
+	debugfs_remove_recursive(vtdp_debugfs_root);
+}
+
+module_init(vtdp_init);
+module_exit(vtdp_exit);
+
+MODULE_DESCRIPTION("vtdp-iommu driver and V3 IOMMU interface provider");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vtdp.ko internals: the vtdp-iommu unit, its invalidation queue and the
+ * V3 objects (DMA devices and domains) built on top of it.
+ */
+#ifndef VTDP_INTERNAL_H
+#define VTDP_INTERNAL_H
+
+#include <linux/interval_tree.h>
+#include <linux/idr.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include <vtdp/iommu-hw.h>
+#include <vtdp/v3.h>
+
+/* Second-stage geometry used for every Translate domain: 4-level, AW 48. */
+#define VTDP_SS_LEVELS		4
+#define VTDP_SS_AW_BITS		48
+
+/*
+ * PASID directory: one 4 KiB page of 512 eight-byte entries, i.e.
+ * PDTS = 2 (2^(2+7) = 512 entries), covering PASIDs 0..32767.
+ */
+#define VTDP_PDTS		2
+#define VTDP_PASID_DIR_ENTRIES	(1U << (VTDP_PDTS + 7))
+
+/* The invalidation queue is one 4 KiB page of 128-bit descriptors. */
+#define VTDP_IQ_ENTRIES		(PAGE_SIZE / 16)
+
+struct vtdp_iommu {
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	phys_addr_t reg_phys;		/* BAR 0, reported in fault records */
+	u32 ver;
+	u64 cap, ecap;
+	unsigned int nfr;		/* fault recording registers */
+	unsigned int fro;		/* their offset in BAR 0 */
+	unsigned int did_max;		/* highest usable domain id */
+	unsigned int aw_bits;		/* domain input width (<= 48) */
+	bool coherent;			/* ECAP.C: no cache flushes of tables */
+	u32 gcmd;			/* latched GCMD bits (TE, QIE) */
+
+	/* root table + lazily allocated context tables (per bus, lo/hi) */
+	struct vtdp_root_entry *root;
+	struct vtdp_context_entry *ctx[256][2];
+
+	/* queued invalidation; qi_lock is a spinlock: usable from atomic */
+	spinlock_t qi_lock;
+	struct vtdp_inv_desc *iq;	/* viewed as 128-bit slots */
+	unsigned int iq_tail;		/* next free slot */
+	u32 *wait_status;		/* DMA-visible status word */
+	u32 wait_seq;
+
+	int fault_irq;
+
+	/* V3 objects; @lock protects both lists and attach state */
+	struct mutex lock;
+	struct list_head devices;
+	struct list_head domains;
+	struct ida did_ida;
+
+	/* statistics (debugfs) */
+	atomic64_t faults_total;
+	atomic64_t faults_delivered;
+	atomic64_t inv_errors;
+
+	struct dentry *debugfs;
+};
+
+enum vtdp_extent_kind {
+	VTDP_EXTENT_LOGICAL,		/* MapLogicalRangeEx */
+	VTDP_EXTENT_IDENTITY,		/* MapIdentityRangeEx */
+	VTDP_EXTENT_RESV_IDENTITY,	/* reserved region, ShouldMap */
+	VTDP_EXTENT_RESV_WITHHELD,	/* reserved region, !ShouldMap; holes */
+};
+
+/* One extent of the logical address space, in 4 KiB page numbers. */
+struct vtdp_extent {
+	struct interval_tree_node node;
+	enum vtdp_extent_kind kind;
+};
+
+struct v3_domain {
+	struct list_head link;		/* iommu->domains */
+	struct vtdp_iommu *iommu;
+	enum v3_domain_type type;
+	u16 did;
+	unsigned int attached;		/* devices attached; iommu->lock */
+
+	/* @mutex serialises page-table edits and the extent tree */
+	struct mutex mutex;
+	u64 *pgd;			/* level-4 table, NULL for PassThrough */
+	struct rb_root_cached extents;
+};
+
+struct v3_dma_device {
+	struct list_head link;		/* iommu->devices */
+	struct vtdp_iommu *iommu;
+	struct pci_dev *pdev;
+	u16 sid;			/* bus << 8 | devfn */
+	struct v3_domain *domain;	/* attached domain; iommu->lock */
+
+	struct v3_dma_device_information info;
+	bool pasid_enabled_by_api;	/* pci_enable_pasid() succeeded */
+	bool pasid_enabled_raw;		/* PASID Enable written directly */
+
+	u64 *pasid_dir;			/* VTDP_PASID_DIR_ENTRIES entries */
+	struct vtdp_pasid_entry *pasid_table0;	/* PASIDs 0..63 */
+
+	/*
+	 * Fault delivery.  @fault_lock guards the handler and the count of
+	 * running handler calls; disable/delete wait on @fault_wq until it
+	 * drops to 0.  No lock of ours is held while the handler runs.
+	 */
+	spinlock_t fault_lock;
+	v3_fault_handler_t fault_handler;
+	void *fault_context;
+	unsigned int fault_inflight;
+	wait_queue_head_t fault_wq;
+};
+
+/* vtdp-main.c */
+void vtdp_flush_table(struct vtdp_iommu *iommu, void *addr, size_t len);
+int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,
+		   unsigned int n);
+int vtdp_inv_context_device(struct vtdp_iommu *iommu, u16 sid);
+int vtdp_inv_pasid_cache(struct vtdp_iommu *iommu, u16 did, u32 pasid,
+			 bool all_pasids);
+int vtdp_inv_pasid_cache_global(struct vtdp_iommu *iommu);
+int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did);
+int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
+			 u64 npages);
+struct vtdp_context_entry *vtdp_context_entry(struct vtdp_iommu *iommu,
+					      u8 bus, u8 devfn, bool alloc);
+
+/* vtdp-v3.c */
+extern const struct v3_iommu_ops vtdp_v3_ops;
+int vtdp_v3_register(struct vtdp_iommu *iommu);
+void vtdp_v3_unregister(struct vtdp_iommu *iommu);
+void vtdp_v3_teardown(struct vtdp_iommu *iommu);
+void vtdp_v3_deliver_fault(struct vtdp_iommu *iommu,
+			   struct v3_fault_information *info);
+
+#endif /* VTDP_INTERNAL_H */

@@ -27,3 +27,29 @@ vtdp_load_env() {
 	# shellcheck disable=SC1091
 	. "$VTDP_CACHE/env"
 }
+
+# Mirror the files of directory $1 into $2, writing only files whose content
+# differs (so make/ninja see unchanged timestamps on unchanged files).  Files
+# mirrored by an earlier run that are gone from $1 are removed; anything else
+# in $2 (build products) is left alone.  Further arguments are path patterns
+# relative to $1 (shell case syntax) to leave out.
+vtdp_sync_dir() { # src dst [exclude...]
+	local src=$1 dst=$2 rel pat manifest=$2/.vtdp-sync
+	shift 2
+	mkdir -p "$dst"
+	: >"$manifest.new"
+	while IFS= read -r -d '' rel; do
+		rel=${rel#./}
+		for pat in "$@"; do
+			# shellcheck disable=SC2254
+			case "$rel" in $pat) continue 2 ;; esac
+		done
+		cmp -s "$src/$rel" "$dst/$rel" || install -D -m 0644 "$src/$rel" "$dst/$rel"
+		printf '%s\n' "$rel" >>"$manifest.new"
+	done < <(cd "$src" && find . -type f ! -name '.*' -print0)
+	if [ -f "$manifest" ]; then
+		sort "$manifest.new" | comm -23 <(sort "$manifest") - |
+			while IFS= read -r rel; do rm -f "$dst/$rel"; done
+	fi
+	mv "$manifest.new" "$manifest"
+}

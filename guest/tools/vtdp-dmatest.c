@@ -86,20 +86,9 @@ static uint32_t crc32c_sw(const uint8_t *p, size_t len)
 static const char *reason_name(uint32_t reason)
 {
 	switch (reason) {
-	case VTDP_FR_SM_SS_NOT_PRESENT:
-		return "SS entry not present";
-	case VTDP_FR_SM_WRITE:
-		return "write to read-only";
-	case VTDP_FR_SM_READ:
-		return "read not permitted";
-	case VTDP_FR_SM_ADDR_BEYOND_AW:
-		return "address beyond AW";
-	case VTDP_FR_SM_INTERRUPT_ADDR:
-		return "interrupt address";
-	case VTDP_FR_SM_CTX_NOT_PRESENT:
-		return "context entry not present";
-	case VTDP_FR_SM_PTE_NOT_PRESENT:
-		return "PASID entry not present";
+#define REASON_CASE(code, name) case code: return name;
+	VTDP_FAULT_REASONS(REASON_CASE)
+#undef REASON_CASE
 	}
 	return "?";
 }

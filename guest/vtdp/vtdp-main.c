@@ -30,67 +30,52 @@ static struct dentry *vtdp_debugfs_root;
 /* ---------------------------------------------------------------------- */
 /* Fault reasons (VTDP_FR_* in iommu-hw.h) and their V3 fault types        */
 
-struct vtdp_fault_reason {
-	u8 reason;
-	u8 v3_type;		/* enum v3_fault_type, spec §4.24 */
-	const char *name;
+static const char *const vtdp_fault_reason_names[256] = {
+#define VTDP_REASON_NAME(code, name) [code] = name,
+	VTDP_FAULT_REASONS(VTDP_REASON_NAME)
+#undef VTDP_REASON_NAME
 };
 
-static const struct vtdp_fault_reason vtdp_fault_reasons[] = {
-	{ VTDP_FR_SM_RTA_INVALID, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "invalid root table address" },
-	{ VTDP_FR_SM_ROOT_ACCESS, V3_FAULT_EXTERNAL, "root entry access error" },
-	{ VTDP_FR_SM_ROOT_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "root entry not present" },
-	{ VTDP_FR_SM_ROOT_RSVD, V3_FAULT_TRANSLATION, "root entry reserved bits" },
-	{ VTDP_FR_SM_CTX_ACCESS, V3_FAULT_EXTERNAL, "context entry access error" },
-	{ VTDP_FR_SM_CTX_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "context entry not present" },
-	{ VTDP_FR_SM_CTX_RSVD, V3_FAULT_TRANSLATION, "context entry reserved bits" },
-	{ VTDP_FR_SM_CTX_INVALID, V3_FAULT_TRANSLATION, "context entry invalid" },
-	{ VTDP_FR_SM_PASID_TOO_LARGE, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "PASID beyond PASID directory size" },
-	{ VTDP_FR_SM_PDIR_ACCESS, V3_FAULT_EXTERNAL,
-	  "PASID directory entry access error" },
-	{ VTDP_FR_SM_PDIR_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "PASID directory entry not present" },
-	{ VTDP_FR_SM_PDIR_RSVD, V3_FAULT_TRANSLATION,
-	  "PASID directory entry reserved bits" },
-	{ VTDP_FR_SM_PTE_ACCESS, V3_FAULT_EXTERNAL, "PASID entry access error" },
-	{ VTDP_FR_SM_PTE_NOT_PRESENT, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "PASID entry not present" },
-	{ VTDP_FR_SM_PTE_RSVD, V3_FAULT_TRANSLATION, "PASID entry reserved bits" },
-	{ VTDP_FR_SM_PTE_INVALID, V3_FAULT_TRANSLATION, "PASID entry invalid" },
-	{ VTDP_FR_SM_PTE_SRE_CLEAR, V3_FAULT_PERMISSION,
-	  "privileged request with SRE clear" },
-	{ VTDP_FR_SM_FS_ACCESS, V3_FAULT_EXTERNAL, "first-stage access error" },
-	{ VTDP_FR_SM_FS_NOT_PRESENT, V3_FAULT_TRANSLATION,
-	  "first-stage entry not present" },
-	{ VTDP_FR_SM_FS_RSVD, V3_FAULT_TRANSLATION, "first-stage reserved bits" },
-	{ VTDP_FR_SM_SS_ACCESS, V3_FAULT_EXTERNAL, "second-stage access error" },
-	{ VTDP_FR_SM_SS_NOT_PRESENT, V3_FAULT_TRANSLATION,
-	  "second-stage entry not present" },
-	{ VTDP_FR_SM_SS_RSVD, V3_FAULT_TRANSLATION, "second-stage reserved bits" },
-	{ VTDP_FR_SM_FS_NON_CANONICAL, V3_FAULT_ADDRESS_SIZE,
-	  "non-canonical first-stage address" },
-	{ VTDP_FR_SM_FS_USER, V3_FAULT_PERMISSION,
-	  "user request to supervisor page" },
-	{ VTDP_FR_SM_ADDR_BEYOND_AW, V3_FAULT_ADDRESS_SIZE,
-	  "address beyond address width" },
-	{ VTDP_FR_SM_WRITE, V3_FAULT_PERMISSION, "no write permission" },
-	{ VTDP_FR_SM_READ, V3_FAULT_PERMISSION, "no read permission" },
-	{ VTDP_FR_SM_INTERRUPT_ADDR, V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION,
-	  "translated address in interrupt range" },
-};
-
-static const struct vtdp_fault_reason *vtdp_fault_reason_lookup(u8 reason)
+/* The V3 fault type (spec §4.24) a VT-d fault reason is reported as. */
+static enum v3_fault_type vtdp_fault_v3_type(u8 reason)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(vtdp_fault_reasons); i++)
-		if (vtdp_fault_reasons[i].reason == reason)
-			return &vtdp_fault_reasons[i];
-	return NULL;
+	switch (reason) {
+	case VTDP_FR_SM_RTA_INVALID:
+	case VTDP_FR_SM_ROOT_NOT_PRESENT:
+	case VTDP_FR_SM_CTX_NOT_PRESENT:
+	case VTDP_FR_SM_PASID_TOO_LARGE:
+	case VTDP_FR_SM_PDIR_NOT_PRESENT:
+	case VTDP_FR_SM_PTE_NOT_PRESENT:
+	case VTDP_FR_SM_INTERRUPT_ADDR:
+		return V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION;
+	case VTDP_FR_SM_ROOT_ACCESS:
+	case VTDP_FR_SM_CTX_ACCESS:
+	case VTDP_FR_SM_PDIR_ACCESS:
+	case VTDP_FR_SM_PTE_ACCESS:
+	case VTDP_FR_SM_FS_ACCESS:
+	case VTDP_FR_SM_SS_ACCESS:
+		return V3_FAULT_EXTERNAL;
+	case VTDP_FR_SM_ROOT_RSVD:
+	case VTDP_FR_SM_CTX_RSVD:
+	case VTDP_FR_SM_CTX_INVALID:
+	case VTDP_FR_SM_PDIR_RSVD:
+	case VTDP_FR_SM_PTE_RSVD:
+	case VTDP_FR_SM_PTE_INVALID:
+	case VTDP_FR_SM_FS_NOT_PRESENT:
+	case VTDP_FR_SM_FS_RSVD:
+	case VTDP_FR_SM_SS_NOT_PRESENT:
+	case VTDP_FR_SM_SS_RSVD:
+		return V3_FAULT_TRANSLATION;
+	case VTDP_FR_SM_PTE_SRE_CLEAR:
+	case VTDP_FR_SM_FS_USER:
+	case VTDP_FR_SM_WRITE:
+	case VTDP_FR_SM_READ:
+		return V3_FAULT_PERMISSION;
+	case VTDP_FR_SM_FS_NON_CANONICAL:
+	case VTDP_FR_SM_ADDR_BEYOND_AW:
+		return V3_FAULT_ADDRESS_SIZE;
+	}
+	return V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -359,7 +344,7 @@ static int vtdp_inv_all(struct vtdp_iommu *iommu)
 
 static void vtdp_handle_fault(struct vtdp_iommu *iommu, u64 lo, u64 hi)
 {
-	const struct vtdp_fault_reason *fr;
+	const char *reason_name;
 	struct v3_fault_information info = {};
 	u8 reason = VTDP_FRCD_HI_FR(hi);
 	u16 sid = VTDP_FRCD_HI_SID(hi);
@@ -369,7 +354,7 @@ static void vtdp_handle_fault(struct vtdp_iommu *iommu, u64 lo, u64 hi)
 	char tag[24];
 
 	atomic64_inc(&iommu->faults_total);
-	fr = vtdp_fault_reason_lookup(reason);
+	reason_name = vtdp_fault_reason_names[reason] ?: "unknown fault reason";
 
 	if (pp)
 		snprintf(tag, sizeof(tag), "PASID 0x%x", pasid);
@@ -380,7 +365,7 @@ static void vtdp_handle_fault(struct vtdp_iommu *iommu, u64 lo, u64 hi)
 			    write ? "Write" : "Read", tag, PCI_BUS_NUM(sid),
 			    PCI_SLOT(sid & 0xff), PCI_FUNC(sid & 0xff),
 			    lo & VTDP_FRCD_LO_FI_MASK, reason,
-			    fr ? fr->name : "unknown");
+			    reason_name);
 
 	info.type = V3_FAULT_INFORMATION_X64;
 	info.is_stage1 = reason >= VTDP_FR_SM_FS_ACCESS &&
@@ -393,8 +378,7 @@ static void vtdp_handle_fault(struct vtdp_iommu *iommu, u64 lo, u64 hi)
 		info.x64.flags |= V3_FAULT_FLAG_PRIVILEGED;
 	if (hi & VTDP_FRCD_HI_EXE)
 		info.x64.flags |= V3_FAULT_FLAG_INSTRUCTION;
-	info.x64.fault_type = fr ? fr->v3_type :
-			      V3_FAULT_UNSUPPORTED_UPSTREAM_TRANSACTION;
+	info.x64.fault_type = vtdp_fault_v3_type(reason);
 	info.x64.iommu_base_address = iommu->reg_phys;
 	info.x64.pci_segment = pci_domain_nr(iommu->pdev->bus);
 	info.source_id = sid;

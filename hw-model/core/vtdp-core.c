@@ -425,35 +425,9 @@ const char *vtdp_fault_reason_name(uint8_t reason)
 {
 	switch (reason) {
 	case 0: return "no fault";
-	case VTDP_FR_SM_RTA_INVALID: return "invalid root table address";
-	case VTDP_FR_SM_ROOT_ACCESS: return "root entry access error";
-	case VTDP_FR_SM_ROOT_NOT_PRESENT: return "root entry not present";
-	case VTDP_FR_SM_ROOT_RSVD: return "root entry reserved bits";
-	case VTDP_FR_SM_CTX_ACCESS: return "context entry access error";
-	case VTDP_FR_SM_CTX_NOT_PRESENT: return "context entry not present";
-	case VTDP_FR_SM_CTX_RSVD: return "context entry reserved bits";
-	case VTDP_FR_SM_CTX_INVALID: return "context entry invalid";
-	case VTDP_FR_SM_PASID_TOO_LARGE: return "PASID too large";
-	case VTDP_FR_SM_PDIR_ACCESS: return "PASID dir access error";
-	case VTDP_FR_SM_PDIR_NOT_PRESENT: return "PASID dir entry not present";
-	case VTDP_FR_SM_PDIR_RSVD: return "PASID dir entry reserved bits";
-	case VTDP_FR_SM_PTE_ACCESS: return "PASID entry access error";
-	case VTDP_FR_SM_PTE_NOT_PRESENT: return "PASID entry not present";
-	case VTDP_FR_SM_PTE_RSVD: return "PASID entry reserved bits";
-	case VTDP_FR_SM_PTE_INVALID: return "PASID entry invalid";
-	case VTDP_FR_SM_PTE_SRE_CLEAR: return "supervisor request, SRE clear";
-	case VTDP_FR_SM_FS_ACCESS: return "FS entry access error";
-	case VTDP_FR_SM_FS_NOT_PRESENT: return "FS entry not present";
-	case VTDP_FR_SM_FS_RSVD: return "FS entry reserved bits";
-	case VTDP_FR_SM_SS_ACCESS: return "SS entry access error";
-	case VTDP_FR_SM_SS_NOT_PRESENT: return "SS entry not present";
-	case VTDP_FR_SM_SS_RSVD: return "SS entry reserved bits";
-	case VTDP_FR_SM_FS_NON_CANONICAL: return "non-canonical address";
-	case VTDP_FR_SM_FS_USER: return "user access to supervisor page";
-	case VTDP_FR_SM_ADDR_BEYOND_AW: return "address beyond AW";
-	case VTDP_FR_SM_WRITE: return "write to read-only";
-	case VTDP_FR_SM_READ: return "read not permitted";
-	case VTDP_FR_SM_INTERRUPT_ADDR: return "interrupt address range";
+#define VTDP_REASON_CASE(code, name) case code: return name;
+	VTDP_FAULT_REASONS(VTDP_REASON_CASE)
+#undef VTDP_REASON_CASE
 	default: return "unknown fault reason";
 	}
 }

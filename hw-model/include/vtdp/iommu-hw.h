@@ -264,6 +264,42 @@
 #define VTDP_FR_SM_READ			0x86	/* no read permission */
 #define VTDP_FR_SM_INTERRUPT_ADDR	0x87	/* target in 0xfee00000-0xfeefffff */
 
+/*
+ * Every fault reason with its name, as X(code, name): the one list from
+ * which the model's monitor output, the driver's log and the guest tools
+ * all take their names, so the three always agree.
+ */
+#define VTDP_FAULT_REASONS(X)						\
+	X(VTDP_FR_SM_RTA_INVALID, "invalid root table address")		\
+	X(VTDP_FR_SM_ROOT_ACCESS, "root entry access error")		\
+	X(VTDP_FR_SM_ROOT_NOT_PRESENT, "root entry not present")	\
+	X(VTDP_FR_SM_ROOT_RSVD, "root entry reserved bits")		\
+	X(VTDP_FR_SM_CTX_ACCESS, "context entry access error")		\
+	X(VTDP_FR_SM_CTX_NOT_PRESENT, "context entry not present")	\
+	X(VTDP_FR_SM_CTX_RSVD, "context entry reserved bits")		\
+	X(VTDP_FR_SM_CTX_INVALID, "context entry invalid")		\
+	X(VTDP_FR_SM_PASID_TOO_LARGE, "PASID beyond PASID dir size")	\
+	X(VTDP_FR_SM_PDIR_ACCESS, "PASID dir access error")		\
+	X(VTDP_FR_SM_PDIR_NOT_PRESENT, "PASID dir entry not present")	\
+	X(VTDP_FR_SM_PDIR_RSVD, "PASID dir reserved bits")		\
+	X(VTDP_FR_SM_PTE_ACCESS, "PASID entry access error")		\
+	X(VTDP_FR_SM_PTE_NOT_PRESENT, "PASID entry not present")	\
+	X(VTDP_FR_SM_PTE_RSVD, "PASID entry reserved bits")		\
+	X(VTDP_FR_SM_PTE_INVALID, "PASID entry invalid")		\
+	X(VTDP_FR_SM_PTE_SRE_CLEAR, "privileged request, SRE clear")	\
+	X(VTDP_FR_SM_FS_ACCESS, "FS entry access error")		\
+	X(VTDP_FR_SM_FS_NOT_PRESENT, "FS entry not present")		\
+	X(VTDP_FR_SM_FS_RSVD, "FS entry reserved bits")			\
+	X(VTDP_FR_SM_SS_ACCESS, "SS entry access error")		\
+	X(VTDP_FR_SM_SS_NOT_PRESENT, "SS entry not present")		\
+	X(VTDP_FR_SM_SS_RSVD, "SS entry reserved bits")			\
+	X(VTDP_FR_SM_FS_NON_CANONICAL, "non-canonical address")		\
+	X(VTDP_FR_SM_FS_USER, "user access to supervisor page")	\
+	X(VTDP_FR_SM_ADDR_BEYOND_AW, "address beyond AW")		\
+	X(VTDP_FR_SM_WRITE, "write to read-only")			\
+	X(VTDP_FR_SM_READ, "read not permitted")			\
+	X(VTDP_FR_SM_INTERRUPT_ADDR, "interrupt address range")
+
 /* Interrupt address range: never translated as memory. */
 #define VTDP_INTERRUPT_RANGE_START	0xfee00000ULL
 #define VTDP_INTERRUPT_RANGE_END	0xfeefffffULL

@@ -327,6 +327,25 @@ int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
 	return vtdp_qi_submit(iommu, &d, 1);
 }
 
+/**
+ * vtdp_inv_piotlb_pasid() - PASID-based IOTLB invalidation, all of one PASID
+ * @iommu: the unit
+ * @did: domain id the PASID entry carried
+ * @pasid: the PASID
+ *
+ * Return: 0 or the error of vtdp_qi_submit().
+ */
+int vtdp_inv_piotlb_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid)
+{
+	struct vtdp_inv_desc d = {
+		.lo = VTDP_INV_TYPE_PIOTLB | VTDP_INV_PIOTLB_ALL_PASID |
+		      ((u64)did << 16) |
+		      ((u64)pasid << VTDP_INV_PIOTLB_PASID_SHIFT),
+	};
+
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
 static int vtdp_inv_all(struct vtdp_iommu *iommu)
 {
 	struct vtdp_inv_desc d[3] = {
@@ -581,6 +600,7 @@ static int vtdp_check_caps(struct vtdp_iommu *iommu)
 	iommu->aw_bits = min_t(unsigned int, VTDP_CAP_MGAW(cap),
 			       VTDP_SS_AW_BITS);
 	iommu->coherent = ecap & VTDP_ECAP_C;
+	iommu->pasid_bits = (ecap & VTDP_ECAP_PASID) ? VTDP_ECAP_PSS(ecap) + 1 : 0;
 	if (cap & VTDP_CAP_CM)
 		dev_info(dev, "caching mode: map operations invalidate too\n");
 	return 0;
@@ -601,7 +621,11 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&iommu->lock);
 	INIT_LIST_HEAD(&iommu->devices);
 	INIT_LIST_HEAD(&iommu->domains);
+	INIT_LIST_HEAD(&iommu->pasid_devices);
+	INIT_LIST_HEAD(&iommu->tokens);
+	spin_lock_init(&iommu->token_lock);
 	ida_init(&iommu->did_ida);
+	ida_init(&iommu->pasid_ida);
 	pci_set_drvdata(pdev, iommu);
 
 	ret = pcim_enable_device(pdev);
@@ -726,6 +750,7 @@ static void vtdp_remove(struct pci_dev *pdev)
 	vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, false);
 	vtdp_free_tables(iommu);
 	ida_destroy(&iommu->did_ida);
+	ida_destroy(&iommu->pasid_ida);
 }
 
 static const struct pci_device_id vtdp_ids[] = {
@@ -755,12 +780,22 @@ static int __init vtdp_init(void)
 		vtdp_debugfs_root = NULL;
 	ret = pci_register_driver(&vtdp_driver);
 	if (ret)
-		debugfs_remove_recursive(vtdp_debugfs_root);
+		goto err_debugfs;
+	ret = vtdp_uapi_init();
+	if (ret)
+		goto err_driver;
+	return 0;
+
+err_driver:
+	pci_unregister_driver(&vtdp_driver);
+err_debugfs:
+	debugfs_remove_recursive(vtdp_debugfs_root);
 	return ret;
 }
 
 static void __exit vtdp_exit(void)
 {
+	vtdp_uapi_exit();
 	pci_unregister_driver(&vtdp_driver);
 	debugfs_remove_recursive(vtdp_debugfs_root);
 }

@@ -23,6 +23,44 @@
 static DEFINE_MUTEX(vtdp_unit_lock);
 static struct vtdp_iommu *vtdp_unit;
 
+/*
+ * Serialises state-change notifications with unit removal.  Not
+ * vtdp_unit_lock: callbacks may call V3 functions, which take that one.
+ */
+static DEFINE_MUTEX(vtdp_notify_lock);
+
+static void vtdp_notify_state_change(void);
+
+/*
+ * The DMA Guard stand-in (spec §6.4): whether PassThrough is available.
+ * Writing it recomputes every device's available domain types and calls
+ * the state-change callbacks of devices whose types changed.
+ */
+static bool allow_passthrough = true;
+
+static int vtdp_set_allow_passthrough(const char *val,
+				      const struct kernel_param *kp)
+{
+	bool old = allow_passthrough;
+	int ret = param_set_bool(val, kp);
+
+	if (!ret && old != allow_passthrough)
+		vtdp_notify_state_change();
+	return ret;
+}
+
+static const struct kernel_param_ops vtdp_allow_passthrough_ops = {
+	.set = vtdp_set_allow_passthrough,
+	.get = param_get_bool,
+};
+module_param_cb(allow_passthrough, &vtdp_allow_passthrough_ops,
+		&allow_passthrough, 0644);
+MODULE_PARM_DESC(allow_passthrough,
+		 "PassThrough domains available (DMA Guard policy stand-in; default Y)");
+
+/* Largest token: bounds its segment bitmaps (2 x 128 KiB). */
+#define VTDP_TOKEN_MAX_PAGES	(1ULL << 20)
+
 /* Highest number of reserved regions / creation configs walked. */
 #define VTDP_MAX_REGIONS	4096
 #define VTDP_MAX_CONFIGS	64
@@ -65,6 +103,31 @@ static struct v3_dma_device *vtdp_find_device(struct vtdp_iommu *iommu,
 	return NULL;
 }
 
+/* Pin a validated device for use without iommu->lock.  iommu->lock held. */
+static void vtdp_device_pin(struct v3_dma_device *v)
+{
+	lockdep_assert_held(&v->iommu->lock);
+	v->cb_pin++;
+}
+
+static void vtdp_device_unpin(struct v3_dma_device *v)
+{
+	mutex_lock(&v->iommu->lock);
+	if (!--v->cb_pin)
+		wake_up_all(&v->cb_wq);
+	mutex_unlock(&v->iommu->lock);
+}
+
+static bool vtdp_device_unpinned(struct v3_dma_device *v)
+{
+	bool idle;
+
+	mutex_lock(&v->iommu->lock);
+	idle = !v->cb_pin;
+	mutex_unlock(&v->iommu->lock);
+	return idle;
+}
+
 /* Validate @domain and return it with its mutex held, or NULL. */
 static struct v3_domain *vtdp_domain_lock(struct v3_domain *domain)
 {
@@ -84,6 +147,16 @@ static struct v3_domain *vtdp_domain_lock(struct v3_domain *domain)
 static bool vtdp_is_translate(const struct v3_domain *d)
 {
 	return d->type == V3_DOMAIN_TYPE_TRANSLATE;
+}
+
+/* Domain types a device may be attached to now (spec §5.14). */
+static u32 vtdp_domain_types(struct vtdp_iommu *iommu)
+{
+	u32 mask = BIT(V3_DOMAIN_TYPE_TRANSLATE);
+
+	if ((iommu->ecap & VTDP_ECAP_PT) && READ_ONCE(allow_passthrough))
+		mask |= BIT(V3_DOMAIN_TYPE_PASS_THROUGH);
+	return mask;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -227,17 +300,31 @@ static void vtdp_free_extents(struct v3_domain *d)
 	}
 }
 
+/* Second-stage leaf bits for V3 permissions. */
+static u64 vtdp_leaf_bits(u32 perms)
+{
+	u64 bits = 0;
+
+	if (perms & V3_ACCESS_READ)
+		bits |= VTDP_SS_R;
+	if (perms & V3_ACCESS_WRITE)
+		bits |= VTDP_SS_W;
+	return bits;
+}
+
 /*
  * Map @npages pages at @la: page i of @phys, or la + i * 4K when @phys is
- * NULL (identity).  All-or-nothing; records one extent of @kind.
+ * NULL (identity).  All-or-nothing; records one extent of @kind covering
+ * @span pages (>= @npages: an allocator block is occupied whole).
  * Context: d->mutex held.
  */
 static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 				  const struct v3_map_phys *phys, u64 npages,
-				  u32 perms, enum vtdp_extent_kind kind)
+				  u64 span, u32 perms,
+				  enum vtdp_extent_kind kind)
 {
-	u64 first = la >> VTDP_PAGE_SHIFT, last = first + npages - 1;
-	u64 bits = 0, i, pa, *pte;
+	u64 first = la >> VTDP_PAGE_SHIFT, last = first + span - 1;
+	u64 bits = vtdp_leaf_bits(perms), i, pa, *pte;
 	struct vtdp_extent *ext;
 
 	lockdep_assert_held(&d->mutex);
@@ -246,10 +333,6 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
 	if (!ext)
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
-	if (perms & V3_ACCESS_READ)
-		bits |= VTDP_SS_R;
-	if (perms & V3_ACCESS_WRITE)
-		bits |= VTDP_SS_W;
 
 	/* PassThrough domains only record extents (spec §5.10) */
 	for (i = 0; d->pgd && i < npages; i++) {
@@ -266,6 +349,7 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 	ext->node.start = first;
 	ext->node.last = last;
 	ext->kind = kind;
+	ext->npages = npages;
 	interval_tree_insert(&ext->node, &d->extents);
 
 	/* Caching mode: not-present entries may be cached, so invalidate. */
@@ -317,6 +401,7 @@ static void vtdp_cut(struct v3_domain *d, u64 first, u64 last,
 			(*left)->node.start = n->start;
 			(*left)->node.last = first - 1;
 			(*left)->kind = e->kind;
+			(*left)->npages = first - n->start;
 			interval_tree_insert(&(*left)->node, &d->extents);
 			*left = NULL;
 		}
@@ -324,6 +409,7 @@ static void vtdp_cut(struct v3_domain *d, u64 first, u64 last,
 			(*right)->node.start = last + 1;
 			(*right)->node.last = n->last;
 			(*right)->kind = e->kind;
+			(*right)->npages = n->last - last;
 			interval_tree_insert(&(*right)->node, &d->extents);
 			*right = NULL;
 		}
@@ -375,6 +461,7 @@ static v3_status_t vtdp_add_withheld(struct v3_domain *d, u64 first, u64 last)
 	ext->node.start = first;
 	ext->node.last = last;
 	ext->kind = VTDP_EXTENT_RESV_WITHHELD;
+	ext->npages = last - first + 1;
 	interval_tree_insert(&ext->node, &d->extents);
 	return V3_STATUS_SUCCESS;
 }
@@ -431,14 +518,16 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 	if (!out)
 		return V3_STATUS_INVALID_PARAMETER;
 
-	/* Types this unit/driver cannot provide (yet). */
-	if (type == V3_DOMAIN_TYPE_UNMANAGED ||
-	    type == V3_DOMAIN_TYPE_TRANSLATE_S1 ||
+	/*
+	 * Types not allowed now: PassThrough while the hardware or the policy
+	 * withholds it; TranslateS1 (first-stage tables) is not built by this
+	 * driver yet.  Unmanaged domains are created (they hold a DID and block
+	 * DMA) so that FlushDomain and ConfigureDomain have something to act
+	 * on; no configuration is ever accepted on x86 (spec §5.13).
+	 */
+	if (type == V3_DOMAIN_TYPE_TRANSLATE_S1 ||
 	    (type == V3_DOMAIN_TYPE_PASS_THROUGH &&
-	     !(iommu->ecap & VTDP_ECAP_PT)))
-		return V3_STATUS_NOT_SUPPORTED;
-	/* Buddy allocator: not implemented yet (later task). */
-	if (alloc && alloc->type == V3_LOGICAL_ALLOCATOR_BUDDY)
+	     !(vtdp_domain_types(iommu) & BIT(V3_DOMAIN_TYPE_PASS_THROUGH))))
 		return V3_STATUS_NOT_SUPPORTED;
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
@@ -446,6 +535,8 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
 	d->iommu = iommu;
 	d->type = type;
+	if (alloc && alloc->type == V3_LOGICAL_ALLOCATOR_BUDDY)
+		d->alloc_width = alloc->address_width;
 	mutex_init(&d->mutex);
 	d->extents = RB_ROOT_CACHED;
 
@@ -476,6 +567,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 
 			if (r->should_map)
 				st = vtdp_map_pages(d, r->base, NULL,
+						    r->number_of_pages,
 						    r->number_of_pages,
 						    V3_ACCESS_READ | V3_ACCESS_WRITE,
 						    VTDP_EXTENT_RESV_IDENTITY);
@@ -522,13 +614,17 @@ static v3_status_t vtdp_delete_domain(struct v3_domain *domain)
 		mutex_unlock(&iommu->lock);
 		return V3_STATUS_INVALID_PARAMETER_1;
 	}
-	if (d->attached) {
+	/*
+	 * d->mutex also waits for a map/unmap/reserve that validated the
+	 * handle before we got here; tokens are counted under it.
+	 */
+	mutex_lock(&d->mutex);
+	if (d->attached || d->ntokens) {
+		mutex_unlock(&d->mutex);
 		mutex_unlock(&iommu->lock);
 		return V3_STATUS_RESOURCE_IN_USE;
 	}
 	list_del(&d->link);
-	/* wait for a map/unmap that validated the handle before list_del */
-	mutex_lock(&d->mutex);
 	mutex_unlock(&d->mutex);
 	mutex_unlock(&iommu->lock);
 
@@ -569,6 +665,26 @@ static void vtdp_clear_pasid_entry(struct vtdp_iommu *iommu,
 	vtdp_flush_table(iommu, pe, sizeof(*pe));
 }
 
+/* The PASID-table entry that makes requests use @d; -EINVAL if none can. */
+static int vtdp_pasid_entry_for(const struct v3_domain *d,
+				struct vtdp_pasid_entry *val)
+{
+	memset(val, 0, sizeof(*val));
+	val->val[1] = d->did;
+	if (d->type == V3_DOMAIN_TYPE_TRANSLATE)
+		val->val[0] = VTDP_PE0_P |
+			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
+			      ((u64)VTDP_PGTT_SS << VTDP_PE0_PGTT_SHIFT) |
+			      (virt_to_phys(d->pgd) & VTDP_PE0_SSPTPTR_MASK);
+	else if (d->type == V3_DOMAIN_TYPE_PASS_THROUGH)
+		val->val[0] = VTDP_PE0_P |
+			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
+			      ((u64)VTDP_PGTT_PT << VTDP_PE0_PGTT_SHIFT);
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int vtdp_inv_rid_pasid(struct vtdp_iommu *iommu, u16 did)
 {
 	int ret = vtdp_inv_pasid_cache(iommu, did, VTDP_PASID_RID_DEFAULT,
@@ -605,18 +721,13 @@ static v3_status_t vtdp_attach_device_ex(struct v3_domain *domain,
 		st = V3_STATUS_INVALID_PARAMETER;
 		goto out;
 	}
+	/* policy: only types QueryAvailableDomainTypes reports (spec §5.3) */
+	if (!(vtdp_domain_types(iommu) & BIT(d->type))) {
+		st = V3_STATUS_ACCESS_DENIED;
+		goto out;
+	}
 
-	val.val[1] = d->did;
-	if (d->type == V3_DOMAIN_TYPE_TRANSLATE) {
-		val.val[0] = VTDP_PE0_P |
-			     ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
-			     ((u64)VTDP_PGTT_SS << VTDP_PE0_PGTT_SHIFT) |
-			     (virt_to_phys(d->pgd) & VTDP_PE0_SSPTPTR_MASK);
-	} else if (d->type == V3_DOMAIN_TYPE_PASS_THROUGH) {
-		val.val[0] = VTDP_PE0_P |
-			     ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
-			     ((u64)VTDP_PGTT_PT << VTDP_PE0_PGTT_SHIFT);
-	} else {
+	if (vtdp_pasid_entry_for(d, &val)) {
 		st = V3_STATUS_INVALID_PARAMETER_1;
 		goto out;
 	}
@@ -726,6 +837,86 @@ out:
 /* ---------------------------------------------------------------------- */
 /* Map / unmap (spec §5.8, §5.9)                                           */
 
+/*
+ * The buddy logical allocator (spec §4.6 [Interp]): the lowest free block
+ * of 2^ceil(log2(npages)) pages, aligned to its own size, inside the
+ * inclusive window [min, max] and below 2^alloc_width.  Free space is what
+ * no extent covers, so reserved regions, the interrupt window, mappings
+ * and tokens are all avoided and a freed block is reusable at once.  The
+ * extent tree is the allocator's state (first fit, bottom-up); it has the
+ * observable behaviour of a buddy allocator without a second structure to
+ * keep consistent.
+ * Context: d->mutex held.
+ * Return: SUCCESS with *first (page number) and *span (block pages);
+ * INVALID_PARAMETER_MIX for a self-contradictory window;
+ * INSUFFICIENT_RESOURCES when a coherent window has no free block.
+ */
+static v3_status_t vtdp_alloc_block(struct v3_domain *d, u64 npages,
+				    const u64 *min_la, const u64 *max_la,
+				    u64 *first, u64 *span)
+{
+	u64 limit = 1ULL << (d->alloc_width - VTDP_PAGE_SHIFT);
+	u64 lo = 0, hi = limit - 1, size, pos;
+	struct interval_tree_node *n;
+
+	if (min_la) {
+		if (*min_la & (VTDP_PAGE_SIZE - 1))
+			return V3_STATUS_INVALID_PARAMETER_MIX;
+		lo = *min_la >> VTDP_PAGE_SHIFT;
+	}
+	if (max_la) {
+		/* inclusive: Max + 1 must be page aligned */
+		if ((*max_la & (VTDP_PAGE_SIZE - 1)) != VTDP_PAGE_SIZE - 1)
+			return V3_STATUS_INVALID_PARAMETER_MIX;
+		if (min_la && *min_la > *max_la)
+			return V3_STATUS_INVALID_PARAMETER_MIX;
+		hi = min(hi, *max_la >> VTDP_PAGE_SHIFT);
+	}
+	if (lo >= limit || lo > hi || hi - lo + 1 < npages)
+		return V3_STATUS_INVALID_PARAMETER_MIX;
+
+	size = roundup_pow_of_two(npages);
+	pos = ALIGN(lo, size);
+	while (pos >= lo && pos <= hi && hi - pos + 1 >= size) {
+		n = interval_tree_iter_first(&d->extents, pos, pos + size - 1);
+		if (!n) {
+			*first = pos;
+			*span = size;
+			return V3_STATUS_SUCCESS;
+		}
+		pos = ALIGN(n->last + 1, size);
+	}
+	return V3_STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/*
+ * Choose the logical range of a map or reserve of @npages pages (spec
+ * §5.8/§5.17): the explicit address without allocator, an allocator block
+ * with one.  @explicit_status is the call's code for a bad explicit
+ * address.  d->mutex held.
+ */
+static v3_status_t vtdp_place(struct v3_domain *d, u64 npages,
+			      const u64 *explicit_la, const u64 *min_la,
+			      const u64 *max_la, v3_status_t explicit_status,
+			      u64 *first, u64 *span)
+{
+	if (explicit_la &&
+	    (*explicit_la & (VTDP_PAGE_SIZE - 1) ||
+	     !vtdp_range_fits(d->iommu, *explicit_la, npages)))
+		return explicit_status;
+	if (d->alloc_width) {
+		if (explicit_la)
+			return V3_STATUS_NOT_SUPPORTED;
+		return vtdp_alloc_block(d, npages, min_la, max_la, first, span);
+	}
+	/* no allocator: explicit address mandatory, min/max ignored */
+	if (!explicit_la)
+		return V3_STATUS_NOT_SUPPORTED;
+	*first = *explicit_la >> VTDP_PAGE_SHIFT;
+	*span = npages;
+	return V3_STATUS_SUCCESS;
+}
+
 static v3_status_t vtdp_map_logical_range_ex(struct v3_domain *domain,
 					     u32 perms,
 					     const struct v3_map_phys *phys,
@@ -735,7 +926,7 @@ static v3_status_t vtdp_map_logical_range_ex(struct v3_domain *domain,
 {
 	struct v3_domain *d;
 	v3_status_t st;
-	u64 npages, la;
+	u64 npages, first, span;
 
 	might_sleep();
 	d = vtdp_domain_lock(domain);
@@ -754,25 +945,18 @@ static v3_status_t vtdp_map_logical_range_ex(struct v3_domain *domain,
 		st = V3_STATUS_INVALID_PARAMETER_3;
 		goto out;
 	}
-	/* No allocator (Buddy domains are refused at creation for now). */
-	if (!explicit_la) {
-		st = V3_STATUS_NOT_SUPPORTED;
-		goto out;
-	}
-	la = *explicit_la;
-	if (la & (VTDP_PAGE_SIZE - 1) ||
-	    !vtdp_range_fits(d->iommu, la, npages)) {
-		st = V3_STATUS_INVALID_PARAMETER_4;
-		goto out;
-	}
 	if (!la_out) {
 		st = V3_STATUS_INVALID_PARAMETER;
 		goto out;
 	}
-	/* min/max are ignored without an allocator (spec §5.8). */
-	st = vtdp_map_pages(d, la, phys, npages, perms, VTDP_EXTENT_LOGICAL);
+	st = vtdp_place(d, npages, explicit_la, min_la, max_la,
+			V3_STATUS_INVALID_PARAMETER_4, &first, &span);
+	if (st)
+		goto out;
+	st = vtdp_map_pages(d, first << VTDP_PAGE_SHIFT, phys, npages, span,
+			    perms, VTDP_EXTENT_LOGICAL);
 	if (!st)
-		*la_out = la;
+		*la_out = first << VTDP_PAGE_SHIFT;
 out:
 	mutex_unlock(&d->mutex);
 	return st;
@@ -809,7 +993,25 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 	first = la >> VTDP_PAGE_SHIFT;
 	last = first + npages - 1;
 
-	/* Every page must lie in logical-map extents. */
+	/*
+	 * Every page must lie in logical-map extents; with an allocator the
+	 * range must be exactly one mapping, whose whole block is freed.
+	 */
+	if (d->alloc_width) {
+		struct interval_tree_node *n;
+		struct vtdp_extent *e;
+
+		n = interval_tree_iter_first(&d->extents, first, first);
+		e = n ? container_of(n, struct vtdp_extent, node) : NULL;
+		if (!e || n->start != first || e->kind != VTDP_EXTENT_LOGICAL ||
+		    e->npages != npages) {
+			st = V3_STATUS_INVALID_PARAMETER;
+			goto out;
+		}
+		interval_tree_remove(n, &d->extents);
+		kfree(e);
+		goto clear;
+	}
 	if (!vtdp_covered(d, first, last, VTDP_EXTENT_LOGICAL)) {
 		st = V3_STATUS_INVALID_PARAMETER;
 		goto out;
@@ -822,7 +1024,7 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 		goto out;
 	}
 	vtdp_cut(d, first, last, &left, &right);
-
+clear:
 	vtdp_clear_leaves(d, la, npages);
 	/* synchronous: no stale translation survives the return */
 	if (vtdp_inv_iotlb_range(d->iommu, d->did, la, npages)) {
@@ -899,6 +1101,10 @@ static v3_status_t vtdp_map_identity_range_ex(struct v3_domain *domain,
 		st = V3_STATUS_INVALID_PARAMETER_3;
 		goto out;
 	}
+	if (d->alloc_width) {
+		st = V3_STATUS_NOT_SUPPORTED;
+		goto out;
+	}
 	for (i = 0; i < n; i += len) {
 		len = vtdp_phys_run(phys, i, n);
 		pa = vtdp_phys_page(phys, i);
@@ -914,7 +1120,8 @@ static v3_status_t vtdp_map_identity_range_ex(struct v3_domain *domain,
 	}
 	for (i = 0; i < n; i += len) {
 		len = vtdp_phys_run(phys, i, n);
-		st = vtdp_map_pages(d, vtdp_phys_page(phys, i), NULL, len, perms,
+		st = vtdp_map_pages(d, vtdp_phys_page(phys, i), NULL, len, len,
+				    perms,
 				    VTDP_EXTENT_IDENTITY);
 		if (st)
 			break;
@@ -950,6 +1157,10 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 	n = vtdp_phys_pages(phys);
 	if (!n) {
 		st = V3_STATUS_INVALID_PARAMETER_2;
+		goto out;
+	}
+	if (d->alloc_width) {
+		st = V3_STATUS_NOT_SUPPORTED;
 		goto out;
 	}
 	for (i = 0; i < n; i += len, runs++) {
@@ -1163,6 +1374,28 @@ vtdp_parse_config(struct vtdp_iommu *iommu, struct pci_dev *pdev,
 	return V3_STATUS_SUCCESS;
 }
 
+/*
+ * Highest PASID a sub-device of @pdev may get: the smallest of the
+ * endpoint's Max PASID Width, the unit's PASID size and the PASID
+ * directory this driver builds (spec §5.23).
+ */
+static u32 vtdp_pasid_max(struct vtdp_iommu *iommu, struct pci_dev *pdev)
+{
+	int pos = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_PASID);
+	u32 max = VTDP_PASID_DIR_ENTRIES * 64 - 1;
+	unsigned int width;
+	u16 cap = 0;
+
+	if (!pos)
+		return 0;
+	pci_read_config_word(pdev, pos + PCI_PASID_CAP, &cap);
+	width = (cap >> 8) & 0x1f;
+	width = min(width, iommu->pasid_bits);
+	if (!width)
+		return 0;
+	return min_t(u32, max, (1U << width) - 1);
+}
+
 static void vtdp_pasid_enable(struct v3_dma_device *v)
 {
 	int pos = pci_find_ext_capability(v->pdev, PCI_EXT_CAP_ID_PASID);
@@ -1195,6 +1428,13 @@ static void vtdp_pasid_disable(struct v3_dma_device *v)
 
 static void vtdp_device_free(struct v3_dma_device *v)
 {
+	unsigned int i;
+
+	/* entry 0 is pasid_table0; the others were made for sub-devices */
+	for (i = 1; v->pasid_dir && i < VTDP_PASID_DIR_ENTRIES; i++)
+		if (v->pasid_dir[i] & VTDP_PDIR_P)
+			free_page((unsigned long)phys_to_virt(v->pasid_dir[i] &
+							      VTDP_ADDR_MASK));
 	free_page((unsigned long)v->pasid_table0);
 	free_page((unsigned long)v->pasid_dir);
 	kfree(v);
@@ -1234,6 +1474,10 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	v->info = info;
 	spin_lock_init(&v->fault_lock);
 	init_waitqueue_head(&v->fault_wq);
+	mutex_init(&v->cb_mutex);
+	init_waitqueue_head(&v->cb_wq);
+	if (info.pasid_tagged_dma_enabled)
+		v->pasid_max = vtdp_pasid_max(iommu, pdev);
 	v->pasid_dir = (void *)get_zeroed_page(GFP_KERNEL);
 	v->pasid_table0 = (void *)get_zeroed_page(GFP_KERNEL);
 	if (!v->pasid_dir || !v->pasid_table0) {
@@ -1308,7 +1552,8 @@ static v3_status_t vtdp_delete_device(struct v3_dma_device *dev)
 		mutex_unlock(&iommu->lock);
 		return V3_STATUS_INVALID_PARAMETER_1;
 	}
-	if (v->domain) {
+	/* no implicit detach: sub-devices and the callback go first (§3.2) */
+	if (v->domain || v->npasid || v->cb_registered) {
 		mutex_unlock(&iommu->lock);
 		return V3_STATUS_RESOURCE_IN_USE;
 	}
@@ -1329,6 +1574,7 @@ static v3_status_t vtdp_delete_device(struct v3_dma_device *dev)
 	mutex_unlock(&iommu->lock);
 
 	wait_event(v->fault_wq, vtdp_fault_idle(v));
+	wait_event(v->cb_wq, vtdp_device_unpinned(v));
 	vtdp_pasid_disable(v);
 	pci_dev_put(v->pdev);
 	vtdp_device_free(v);
@@ -1338,15 +1584,6 @@ static v3_status_t vtdp_delete_device(struct v3_dma_device *dev)
 
 /* ---------------------------------------------------------------------- */
 /* Queries                                                                 */
-
-static u32 vtdp_domain_types(struct vtdp_iommu *iommu)
-{
-	u32 mask = BIT(V3_DOMAIN_TYPE_TRANSLATE);
-
-	if (iommu->ecap & VTDP_ECAP_PT)
-		mask |= BIT(V3_DOMAIN_TYPE_PASS_THROUGH);
-	return mask;
-}
 
 static void vtdp_query_available_domain_types(struct v3_dma_device *dev,
 					      u32 *available)
@@ -1409,78 +1646,705 @@ vtdp_query_input_mappings(struct pci_dev *pdev,
 }
 
 /* ---------------------------------------------------------------------- */
-/* Not implemented yet: honest NOT_IMPLEMENTED, never a NULL slot          */
+/* Logical-address tokens (spec §5.17 - §5.20)                             */
 
-static v3_status_t
-vtdp_ni_configure_domain(struct v3_domain *domain,
-			 const struct v3_domain_configuration *cfg)
+static struct vtdp_token *vtdp_find_token(struct vtdp_iommu *iommu,
+					  const struct v3_la_token *token)
 {
-	return V3_STATUS_NOT_IMPLEMENTED;
+	struct vtdp_token *t;
+
+	lockdep_assert_held(&iommu->token_lock);
+	if (!token)
+		return NULL;
+	list_for_each_entry(t, &iommu->tokens, link)
+		if (&t->pub == token)
+			return t;
+	return NULL;
+}
+
+static void vtdp_token_free(struct vtdp_token *t)
+{
+	bitmap_free(t->mapped);
+	bitmap_free(t->seg_start);
+	kfree(t);
 }
 
 static v3_status_t
-vtdp_ni_register_state_change_cb(v3_state_change_cb_t cb, void *context,
-				 struct v3_dma_device *dev,
-				 const union v3_state_change_fields *fields)
+vtdp_reserve_logical_address_range(struct v3_domain *domain, u64 size,
+				   const u64 *explicit_la, const u64 *min_la,
+				   const u64 *max_la, struct v3_la_token **out)
 {
-	return V3_STATUS_NOT_IMPLEMENTED;
-}
+	struct vtdp_extent *ext = NULL;
+	struct vtdp_token *t = NULL;
+	struct v3_domain *d;
+	u64 npages, first, span, i;
+	unsigned long flags;
+	v3_status_t st;
 
-static v3_status_t vtdp_ni_unregister_state_change_cb(v3_state_change_cb_t cb,
-						      struct v3_dma_device *dev)
-{
-	return V3_STATUS_NOT_IMPLEMENTED;
+	might_sleep();
+	if (out)
+		*out = NULL;
+	d = vtdp_domain_lock(domain);
+	if (!d)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	if (!vtdp_is_translate(d)) {
+		st = V3_STATUS_INVALID_PARAMETER_1;
+		goto out;
+	}
+	if (!size || size & (VTDP_PAGE_SIZE - 1)) {
+		st = V3_STATUS_INVALID_PARAMETER_2;
+		goto out;
+	}
+	npages = size >> VTDP_PAGE_SHIFT;
+	if (!out) {
+		st = V3_STATUS_INVALID_PARAMETER;
+		goto out;
+	}
+	st = vtdp_place(d, npages, explicit_la, min_la, max_la,
+			V3_STATUS_INVALID_PARAMETER_3, &first, &span);
+	if (st)
+		goto out;
+	if (vtdp_overlaps(d, first, first + span - 1)) {
+		st = V3_STATUS_IN_USE;
+		goto out;
+	}
+	st = V3_STATUS_INSUFFICIENT_RESOURCES;
+	if (npages > VTDP_TOKEN_MAX_PAGES)
+		goto out;
+	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!ext || !t)
+		goto out_free;
+	t->mapped = bitmap_zalloc(npages, GFP_KERNEL);
+	t->seg_start = bitmap_zalloc(npages, GFP_KERNEL);
+	if (!t->mapped || !t->seg_start)
+		goto out_free;
+
+	/*
+	 * The promise of a token: every table level down to the leaf tables
+	 * exists, so MapReserved never allocates.  One walk per leaf table.
+	 * Tables built before a failure stay; they are freed with the domain.
+	 */
+	for (i = 0; i < npages; i = ((first + i) | (VTDP_LEVEL_ENTRIES - 1)) + 1 - first)
+		if (!vtdp_pte(d, (first + i) << VTDP_PAGE_SHIFT, true))
+			goto out_free;
+
+	ext->node.start = first;
+	ext->node.last = first + span - 1;
+	ext->kind = VTDP_EXTENT_TOKEN;
+	ext->npages = npages;
+	interval_tree_insert(&ext->node, &d->extents);
+	t->pub.logical_address_base = first << VTDP_PAGE_SHIFT;
+	t->pub.size = size;
+	t->domain = d;
+	t->npages = npages;
+	d->ntokens++;
+	spin_lock_irqsave(&d->iommu->token_lock, flags);
+	list_add_tail(&t->link, &d->iommu->tokens);
+	spin_unlock_irqrestore(&d->iommu->token_lock, flags);
+	*out = &t->pub;
+	st = V3_STATUS_SUCCESS;
+	goto out;
+
+out_free:
+	if (t)
+		vtdp_token_free(t);
+	kfree(ext);
+out:
+	mutex_unlock(&d->mutex);
+	return st;
 }
 
 static v3_status_t
-vtdp_ni_reserve_logical_address_range(struct v3_domain *domain, u64 size,
-				      const u64 *explicit_la, const u64 *min_la,
-				      const u64 *max_la, struct v3_la_token **out)
+vtdp_free_reserved_logical_address_range(struct v3_la_token *token)
 {
-	return V3_STATUS_NOT_IMPLEMENTED;
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	struct interval_tree_node *n;
+	struct vtdp_token *t;
+	struct v3_domain *d;
+	unsigned long flags;
+	u64 first;
+
+	might_sleep();
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	spin_lock_irqsave(&iommu->token_lock, flags);
+	t = vtdp_find_token(iommu, token);
+	if (!t || t->freeing) {
+		spin_unlock_irqrestore(&iommu->token_lock, flags);
+		return V3_STATUS_INVALID_PARAMETER_1;
+	}
+	if (t->nsegs) {
+		spin_unlock_irqrestore(&iommu->token_lock, flags);
+		return V3_STATUS_RESOURCE_IN_USE;
+	}
+	/* from here a racing MapReserved gets STATUS_UNSUCCESSFUL (§5.18) */
+	t->freeing = true;
+	spin_unlock_irqrestore(&iommu->token_lock, flags);
+
+	/*
+	 * The domain outlives its tokens (DeleteDomain refuses while any is
+	 * live).  The pre-built tables are kept for the domain's lifetime:
+	 * upper levels are shared with neighbours, and all leaves are clear.
+	 */
+	d = t->domain;
+	first = t->pub.logical_address_base >> VTDP_PAGE_SHIFT;
+	mutex_lock(&d->mutex);
+	n = interval_tree_iter_first(&d->extents, first, first);
+	if (!WARN_ON_ONCE(!n)) {
+		interval_tree_remove(n, &d->extents);
+		kfree(container_of(n, struct vtdp_extent, node));
+	}
+	d->ntokens--;
+	mutex_unlock(&d->mutex);
+
+	spin_lock_irqsave(&iommu->token_lock, flags);
+	list_del(&t->link);
+	spin_unlock_irqrestore(&iommu->token_lock, flags);
+	vtdp_token_free(t);
+	return V3_STATUS_SUCCESS;
+}
+
+/*
+ * Context of the two fast-path calls below: any, including atomic (spec
+ * §1.3).  They take only spinlocks, allocate nothing, and invalidate
+ * through the polled queue; the unit pointer is read without the unit
+ * mutex because a live token pins its domain and so the unit.
+ */
+static v3_status_t
+vtdp_map_reserved_logical_range(struct v3_la_token *token, u64 offset,
+				u32 perms, const struct v3_map_phys *phys,
+				struct v3_mapped_segment *out)
+{
+	struct vtdp_iommu *iommu = READ_ONCE(vtdp_unit);
+	v3_status_t st = V3_STATUS_SUCCESS;
+	u64 npages, p0, i, la, bits, *pte;
+	struct vtdp_token *t;
+	struct v3_domain *d;
+	unsigned long flags;
+
+	if (!iommu || !token)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	if (offset & (VTDP_PAGE_SIZE - 1))
+		return V3_STATUS_INVALID_PARAMETER_2;
+	if (!perms || perms & ~(V3_ACCESS_READ | V3_ACCESS_WRITE))
+		return V3_STATUS_INVALID_PARAMETER_3;
+	npages = vtdp_phys_pages(phys);
+	if (!npages)
+		return V3_STATUS_INVALID_PARAMETER_4;
+	if (!out)
+		return V3_STATUS_INVALID_PARAMETER;
+
+	spin_lock_irqsave(&iommu->token_lock, flags);
+	t = vtdp_find_token(iommu, token);
+	if (!t) {
+		st = V3_STATUS_INVALID_PARAMETER_1;
+		goto unlock;
+	}
+	if (offset >= t->pub.size) {
+		st = V3_STATUS_INVALID_PARAMETER_2;
+		goto unlock;
+	}
+	p0 = offset >> VTDP_PAGE_SHIFT;
+	if (npages > t->npages - p0) {
+		st = V3_STATUS_INVALID_PARAMETER_4;
+		goto unlock;
+	}
+	if (t->freeing) {
+		st = V3_STATUS_UNSUCCESSFUL;
+		goto unlock;
+	}
+	if (find_next_bit(t->mapped, p0 + npages, p0) < p0 + npages) {
+		st = V3_STATUS_RESOURCE_IN_USE;
+		goto unlock;
+	}
+	d = t->domain;
+	la = t->pub.logical_address_base + offset;
+	bits = vtdp_leaf_bits(perms);
+	for (i = 0; i < npages; i++) {
+		pte = vtdp_pte(d, la + (i << VTDP_PAGE_SHIFT), false);
+		if (WARN_ON_ONCE(!pte)) {	/* Reserve built them all */
+			vtdp_clear_leaves(d, la, i);
+			st = V3_STATUS_UNSUCCESSFUL;
+			goto unlock;
+		}
+		WRITE_ONCE(*pte, (vtdp_phys_page(phys, i) & VTDP_SS_ADDR_MASK) |
+				 bits);
+		vtdp_flush_table(iommu, pte, sizeof(*pte));
+	}
+	bitmap_set(t->mapped, p0, npages);
+	__set_bit(p0, t->seg_start);
+	t->nsegs++;
+	if (iommu->cap & VTDP_CAP_CM)
+		vtdp_inv_iotlb_range(iommu, d->did, la, npages);
+	out->owning_token = token;
+	out->offset = offset;
+	out->size = npages << VTDP_PAGE_SHIFT;
+unlock:
+	spin_unlock_irqrestore(&iommu->token_lock, flags);
+	return st;
 }
 
 static v3_status_t
-vtdp_ni_free_reserved_logical_address_range(struct v3_la_token *token)
+vtdp_unmap_reserved_logical_range(struct v3_mapped_segment *seg)
 {
-	return V3_STATUS_NOT_IMPLEMENTED;
+	struct vtdp_iommu *iommu = READ_ONCE(vtdp_unit);
+	v3_status_t st = V3_STATUS_SUCCESS;
+	struct vtdp_token *t;
+	unsigned long flags;
+	u64 p0, n, la;
+
+	if (!iommu || !seg)
+		return V3_STATUS_INVALID_PARAMETER;
+	spin_lock_irqsave(&iommu->token_lock, flags);
+	t = vtdp_find_token(iommu, seg->owning_token);
+	if (!t || seg->offset & (VTDP_PAGE_SIZE - 1) || !seg->size ||
+	    seg->size & (VTDP_PAGE_SIZE - 1) || seg->offset >= t->pub.size ||
+	    (seg->size >> VTDP_PAGE_SHIFT) >
+	    t->npages - (seg->offset >> VTDP_PAGE_SHIFT)) {
+		st = V3_STATUS_INVALID_PARAMETER;
+		goto unlock;
+	}
+	p0 = seg->offset >> VTDP_PAGE_SHIFT;
+	n = seg->size >> VTDP_PAGE_SHIFT;
+	/* exactly one live segment: starts at p0, fully mapped, ends at p0+n */
+	if (!test_bit(p0, t->seg_start) ||
+	    find_next_zero_bit(t->mapped, p0 + n, p0) < p0 + n ||
+	    find_next_bit(t->seg_start, p0 + n, p0 + 1) < p0 + n ||
+	    (p0 + n < t->npages && test_bit(p0 + n, t->mapped) &&
+	     !test_bit(p0 + n, t->seg_start))) {
+		st = V3_STATUS_INVALID_PARAMETER;
+		goto unlock;
+	}
+	la = t->pub.logical_address_base + seg->offset;
+	/* leaves only: the tables stay for the next MapReserved (§5.20) */
+	vtdp_clear_leaves(t->domain, la, n);
+	bitmap_clear(t->mapped, p0, n);
+	__clear_bit(p0, t->seg_start);
+	t->nsegs--;
+	if (vtdp_inv_iotlb_range(iommu, t->domain->did, la, n)) {
+		dev_err_ratelimited(&iommu->pdev->dev,
+				    "unmap reserved %#llx+%llu pages: IOTLB invalidation failed\n",
+				    la, n);
+		st = V3_STATUS_UNSUCCESSFUL;
+	}
+	seg->owning_token = NULL;
+	seg->size = 0;
+unlock:
+	spin_unlock_irqrestore(&iommu->token_lock, flags);
+	return st;
+}
+
+/* ---------------------------------------------------------------------- */
+/* State-change callbacks (spec §5.15, §5.16, §6.4)                        */
+
+/*
+ * Call @v's callback if it is registered and (unless @initial) a
+ * subscribed field changed.  v->cb_mutex held: calls are serialised per
+ * device and Unregister waits for them; no other lock of ours is held.
+ */
+static void vtdp_call_state_change(struct v3_dma_device *v, bool initial)
+{
+	struct vtdp_iommu *iommu = v->iommu;
+	struct v3_state_change change = {};
+	v3_state_change_cb_t cb;
+	void *ctx;
+	u32 fields, types;
+
+	lockdep_assert_held(&v->cb_mutex);
+	mutex_lock(&iommu->lock);
+	cb = v->cb_registered ? v->cb : NULL;
+	ctx = v->cb_context;
+	fields = v->cb_fields;
+	types = vtdp_domain_types(iommu);
+	mutex_unlock(&iommu->lock);
+	if (!cb)
+		return;
+	change.available_domain_types = types;
+	if (initial)
+		change.present_fields.as_u32 = fields;
+	else if (types != v->cb_last_types)
+		change.present_fields.available_domain_types = 1;
+	change.present_fields.as_u32 &= fields;
+	v->cb_last_types = types;
+	if (change.present_fields.as_u32)
+		cb(&change, ctx);
 }
 
 static v3_status_t
-vtdp_ni_map_reserved_logical_range(struct v3_la_token *token, u64 offset,
-				   u32 perms, const struct v3_map_phys *phys,
-				   struct v3_mapped_segment *out)
+vtdp_register_state_change_cb(v3_state_change_cb_t cb, void *context,
+			      struct v3_dma_device *dev,
+			      const union v3_state_change_fields *fields)
 {
-	return V3_STATUS_NOT_IMPLEMENTED;
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	union v3_state_change_fields valid = { .available_domain_types = 1 };
+	v3_status_t st = V3_STATUS_SUCCESS;
+	struct v3_dma_device *v;
+
+	might_sleep();
+	if (!cb)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_3;
+	mutex_lock(&iommu->lock);
+	v = vtdp_find_device(iommu, dev);
+	if (!v) {
+		mutex_unlock(&iommu->lock);
+		return V3_STATUS_INVALID_PARAMETER_3;
+	}
+	if (!fields || !fields->as_u32 || fields->as_u32 & ~valid.as_u32) {
+		mutex_unlock(&iommu->lock);
+		return V3_STATUS_INVALID_PARAMETER_4;
+	}
+	vtdp_device_pin(v);
+	mutex_unlock(&iommu->lock);
+
+	mutex_lock(&v->cb_mutex);
+	mutex_lock(&iommu->lock);
+	if (v->cb_registered) {
+		st = V3_STATUS_UNSUCCESSFUL;
+	} else {
+		v->cb_registered = true;
+		v->cb = cb;
+		v->cb_context = context;
+		v->cb_fields = fields->as_u32;
+	}
+	mutex_unlock(&iommu->lock);
+	/* the immediate call, before Register returns (spec §5.15) */
+	if (!st)
+		vtdp_call_state_change(v, true);
+	mutex_unlock(&v->cb_mutex);
+	vtdp_device_unpin(v);
+	return st;
 }
+
+static v3_status_t vtdp_unregister_state_change_cb(v3_state_change_cb_t cb,
+						   struct v3_dma_device *dev)
+{
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	v3_status_t st = V3_STATUS_SUCCESS;
+	struct v3_dma_device *v;
+
+	might_sleep();
+	if (!cb)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_2;
+	mutex_lock(&iommu->lock);
+	v = vtdp_find_device(iommu, dev);
+	if (!v) {
+		mutex_unlock(&iommu->lock);
+		return V3_STATUS_INVALID_PARAMETER_2;
+	}
+	vtdp_device_pin(v);
+	mutex_unlock(&iommu->lock);
+
+	/* waits for a call in flight; none starts after we clear it */
+	mutex_lock(&v->cb_mutex);
+	mutex_lock(&iommu->lock);
+	if (!v->cb_registered || v->cb != cb) {
+		st = V3_STATUS_UNSUCCESSFUL;
+	} else {
+		v->cb_registered = false;
+		v->cb = NULL;
+		v->cb_context = NULL;
+	}
+	mutex_unlock(&iommu->lock);
+	mutex_unlock(&v->cb_mutex);
+	vtdp_device_unpin(v);
+	return st;
+}
+
+/*
+ * The policy changed: tell every registered device whose available domain
+ * types changed.  No lock of ours is held while a callback runs, so it may
+ * call V3 functions (other than Register/Unregister for its own device).
+ */
+static void vtdp_notify_state_change(void)
+{
+	struct v3_dma_device **list = NULL, *v;
+	struct vtdp_iommu *iommu;
+	unsigned int n = 0, i;
+
+	mutex_lock(&vtdp_notify_lock);
+	iommu = vtdp_get_unit();
+	if (!iommu)
+		goto out;
+	mutex_lock(&iommu->lock);
+	list_for_each_entry(v, &iommu->devices, link)
+		n += v->cb_registered;
+	list = n ? kcalloc(n, sizeof(*list), GFP_KERNEL) : NULL;
+	if (n && !list) {
+		dev_err(&iommu->pdev->dev,
+			"no memory to notify %u state-change callbacks\n", n);
+		n = 0;
+	}
+	i = 0;
+	list_for_each_entry(v, &iommu->devices, link) {
+		if (i < n && v->cb_registered) {
+			vtdp_device_pin(v);
+			list[i++] = v;
+		}
+	}
+	mutex_unlock(&iommu->lock);
+	for (n = i, i = 0; i < n; i++) {
+		mutex_lock(&list[i]->cb_mutex);
+		vtdp_call_state_change(list[i], false);
+		mutex_unlock(&list[i]->cb_mutex);
+		vtdp_device_unpin(list[i]);
+	}
+	kfree(list);
+out:
+	mutex_unlock(&vtdp_notify_lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* PASID sub-devices (spec §5.23 - §5.26)                                  */
+
+static struct v3_pasid_device *vtdp_find_pasid_device(struct vtdp_iommu *iommu,
+						      struct v3_pasid_device *pd)
+{
+	struct v3_pasid_device *p;
+
+	lockdep_assert_held(&iommu->lock);
+	if (!pd)
+		return NULL;
+	list_for_each_entry(p, &iommu->pasid_devices, link)
+		if (p == pd)
+			return p;
+	return NULL;
+}
+
+/*
+ * The PASID-table entry of @pasid in @v's tables, allocating the table
+ * (64 entries) when @alloc.  iommu->lock held.
+ */
+static struct vtdp_pasid_entry *vtdp_pasid_entry(struct v3_dma_device *v,
+						 u32 pasid, bool alloc)
+{
+	u64 *de = &v->pasid_dir[VTDP_PASID_DIR_INDEX(pasid)];
+	struct vtdp_pasid_entry *tbl;
+
+	lockdep_assert_held(&v->iommu->lock);
+	if (!(*de & VTDP_PDIR_P)) {
+		if (!alloc)
+			return NULL;
+		tbl = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!tbl)
+			return NULL;
+		vtdp_flush_table(v->iommu, tbl, PAGE_SIZE);
+		WRITE_ONCE(*de, virt_to_phys(tbl) | VTDP_PDIR_P);
+		vtdp_flush_table(v->iommu, de, sizeof(*de));
+	}
+	tbl = phys_to_virt(*de & VTDP_ADDR_MASK);
+	return &tbl[VTDP_PASID_TBL_INDEX(pasid)];
+}
+
+static v3_status_t vtdp_create_pasid_device(struct v3_dma_device *dev,
+					    struct v3_pasid_device **out,
+					    u32 *pasid)
+{
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	struct v3_pasid_device *p;
+	struct v3_dma_device *v;
+	v3_status_t st;
+	int id;
+
+	might_sleep();
+	if (out)
+		*out = NULL;
+	if (pasid)
+		*pasid = 0;
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	mutex_lock(&iommu->lock);
+	v = vtdp_find_device(iommu, dev);
+	if (!v || !v->info.pasid_tagged_dma_enabled || !v->pasid_max) {
+		st = V3_STATUS_INVALID_PARAMETER_1;
+		goto out;
+	}
+	if (!out) {
+		st = V3_STATUS_INVALID_PARAMETER_2;
+		goto out;
+	}
+	if (!pasid) {
+		st = V3_STATUS_INVALID_PARAMETER_3;
+		goto out;
+	}
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p) {
+		st = V3_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	/* PASID 0 is the default (RID_PASID) and never handed out */
+	id = ida_alloc_range(&iommu->pasid_ida, 1, v->pasid_max, GFP_KERNEL);
+	if (id < 0) {
+		kfree(p);
+		st = id == -ENOSPC ? V3_STATUS_NONE_MAPPED :
+				     V3_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	/* the entry's table now, so that attach cannot fail for memory */
+	if (!vtdp_pasid_entry(v, id, true)) {
+		ida_free(&iommu->pasid_ida, id);
+		kfree(p);
+		st = V3_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	p->parent = v;
+	p->pasid = id;
+	v->npasid++;
+	list_add_tail(&p->link, &iommu->pasid_devices);
+	*out = p;
+	*pasid = id;
+	st = V3_STATUS_SUCCESS;
+out:
+	mutex_unlock(&iommu->lock);
+	return st;
+}
+
+static v3_status_t vtdp_delete_pasid_device(struct v3_pasid_device *pdev)
+{
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	struct v3_pasid_device *p;
+
+	might_sleep();
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	mutex_lock(&iommu->lock);
+	p = vtdp_find_pasid_device(iommu, pdev);
+	if (!p) {
+		mutex_unlock(&iommu->lock);
+		return V3_STATUS_INVALID_PARAMETER_1;
+	}
+	if (p->domain) {
+		mutex_unlock(&iommu->lock);
+		return V3_STATUS_RESOURCE_IN_USE;
+	}
+	/* detach cleared and invalidated the entry: the PASID is reusable */
+	list_del(&p->link);
+	p->parent->npasid--;
+	ida_free(&iommu->pasid_ida, p->pasid);
+	mutex_unlock(&iommu->lock);
+	kfree(p);
+	return V3_STATUS_SUCCESS;
+}
+
+/* Drop what the unit cached for (@did, @pasid).  iommu->lock held. */
+static int vtdp_inv_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid)
+{
+	int ret = vtdp_inv_pasid_cache(iommu, did, pasid, false);
+
+	return ret ?: vtdp_inv_piotlb_pasid(iommu, did, pasid);
+}
+
+static v3_status_t vtdp_attach_pasid_device(struct v3_domain *domain,
+					    struct v3_pasid_device *pdev)
+{
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	v3_status_t st = V3_STATUS_SUCCESS;
+	struct vtdp_pasid_entry val, *pe;
+	struct v3_pasid_device *p;
+	struct v3_domain *d;
+
+	might_sleep();
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	mutex_lock(&iommu->lock);
+	d = vtdp_find_domain(iommu, domain);
+	p = vtdp_find_pasid_device(iommu, pdev);
+	/* Unmanaged (and unknown) domains: permanently incompatible */
+	if (!d || vtdp_pasid_entry_for(d, &val)) {
+		st = V3_STATUS_INVALID_PARAMETER_1;
+		goto out;
+	}
+	if (!p) {
+		st = V3_STATUS_INVALID_PARAMETER_2;
+		goto out;
+	}
+	if (p->domain) {
+		st = V3_STATUS_UNSUCCESSFUL;
+		goto out;
+	}
+	if (!(vtdp_domain_types(iommu) & BIT(d->type))) {
+		st = V3_STATUS_ACCESS_DENIED;
+		goto out;
+	}
+	/* SuppressPasidFaults: FPD in the sub-devices' entries only (§4.17) */
+	if (p->parent->info.pasid_faults_suppressed)
+		val.val[0] |= VTDP_PE0_FPD;
+	pe = vtdp_pasid_entry(p->parent, p->pasid, false);
+	if (WARN_ON_ONCE(!pe)) {
+		st = V3_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	vtdp_write_pasid_entry(iommu, pe, &val);
+	if (vtdp_inv_pasid(iommu, d->did, p->pasid)) {
+		vtdp_clear_pasid_entry(iommu, pe);
+		vtdp_inv_pasid(iommu, d->did, p->pasid);
+		st = V3_STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
+	}
+	p->domain = d;
+	d->attached++;
+out:
+	mutex_unlock(&iommu->lock);
+	return st;
+}
+
+static v3_status_t vtdp_detach_pasid_device(struct v3_pasid_device *pdev)
+{
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	struct v3_pasid_device *p;
+	struct vtdp_pasid_entry *pe;
+
+	might_sleep();
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	mutex_lock(&iommu->lock);
+	p = vtdp_find_pasid_device(iommu, pdev);
+	if (!p || !p->domain) {
+		mutex_unlock(&iommu->lock);
+		return V3_STATUS_INVALID_PARAMETER_1;
+	}
+	pe = vtdp_pasid_entry(p->parent, p->pasid, false);
+	if (pe)
+		vtdp_clear_pasid_entry(iommu, pe);
+	if (vtdp_inv_pasid(iommu, p->domain->did, p->pasid))
+		dev_err(&iommu->pdev->dev,
+			"detach of PASID %u: invalidation failed, stale translations may survive\n",
+			p->pasid);
+	p->domain->attached--;
+	p->domain = NULL;
+	mutex_unlock(&iommu->lock);
+	return V3_STATUS_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------- */
+/* ConfigureDomain (spec §5.13)                                            */
 
 static v3_status_t
-vtdp_ni_unmap_reserved_logical_range(struct v3_mapped_segment *seg)
+vtdp_configure_domain(struct v3_domain *domain,
+		      const struct v3_domain_configuration *cfg)
 {
-	return V3_STATUS_NOT_IMPLEMENTED;
-}
+	struct v3_domain *d = vtdp_domain_lock(domain);
+	v3_status_t st;
 
-static v3_status_t vtdp_ni_create_pasid_device(struct v3_dma_device *dev,
-					       struct v3_pasid_device **out,
-					       u32 *pasid)
-{
-	return V3_STATUS_NOT_IMPLEMENTED;
-}
-
-static v3_status_t vtdp_ni_delete_pasid_device(struct v3_pasid_device *pdev)
-{
-	return V3_STATUS_NOT_IMPLEMENTED;
-}
-
-static v3_status_t vtdp_ni_attach_pasid_device(struct v3_domain *domain,
-					       struct v3_pasid_device *pdev)
-{
-	return V3_STATUS_NOT_IMPLEMENTED;
-}
-
-static v3_status_t vtdp_ni_detach_pasid_device(struct v3_pasid_device *pdev)
-{
-	return V3_STATUS_NOT_IMPLEMENTED;
+	might_sleep();
+	if (!d)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	if (d->type != V3_DOMAIN_TYPE_UNMANAGED)
+		st = V3_STATUS_INVALID_PARAMETER_1;
+	else if (!cfg || cfg->type >= V3_DOMAIN_CONFIG_INVALID)
+		st = V3_STATUS_INVALID_PARAMETER_2;
+	else
+		/*
+		 * X64 is reserved for the system [Doc]; Arm64 tables cannot be
+		 * walked by a VT-d unit.  The faithful x86 answer for both.
+		 */
+		st = V3_STATUS_NOT_SUPPORTED;
+	mutex_unlock(&d->mutex);
+	return st;
 }
 
 const struct v3_iommu_ops vtdp_v3_ops = {
@@ -1496,21 +2360,21 @@ const struct v3_iommu_ops vtdp_v3_ops = {
 	.map_identity_range_ex = vtdp_map_identity_range_ex,
 	.unmap_identity_range_ex = vtdp_unmap_identity_range_ex,
 	.set_device_fault_reporting_ex = vtdp_set_device_fault_reporting_ex,
-	.configure_domain = vtdp_ni_configure_domain,
+	.configure_domain = vtdp_configure_domain,
 	.query_available_domain_types = vtdp_query_available_domain_types,
-	.register_state_change_cb = vtdp_ni_register_state_change_cb,
-	.unregister_state_change_cb = vtdp_ni_unregister_state_change_cb,
-	.reserve_logical_address_range = vtdp_ni_reserve_logical_address_range,
+	.register_state_change_cb = vtdp_register_state_change_cb,
+	.unregister_state_change_cb = vtdp_unregister_state_change_cb,
+	.reserve_logical_address_range = vtdp_reserve_logical_address_range,
 	.free_reserved_logical_address_range =
-		vtdp_ni_free_reserved_logical_address_range,
-	.map_reserved_logical_range = vtdp_ni_map_reserved_logical_range,
-	.unmap_reserved_logical_range = vtdp_ni_unmap_reserved_logical_range,
+		vtdp_free_reserved_logical_address_range,
+	.map_reserved_logical_range = vtdp_map_reserved_logical_range,
+	.unmap_reserved_logical_range = vtdp_unmap_reserved_logical_range,
 	.create_device = vtdp_create_device,
 	.delete_device = vtdp_delete_device,
-	.create_pasid_device = vtdp_ni_create_pasid_device,
-	.delete_pasid_device = vtdp_ni_delete_pasid_device,
-	.attach_pasid_device = vtdp_ni_attach_pasid_device,
-	.detach_pasid_device = vtdp_ni_detach_pasid_device,
+	.create_pasid_device = vtdp_create_pasid_device,
+	.delete_pasid_device = vtdp_delete_pasid_device,
+	.attach_pasid_device = vtdp_attach_pasid_device,
+	.detach_pasid_device = vtdp_detach_pasid_device,
 	.query_device_info = vtdp_query_device_info,
 };
 
@@ -1540,13 +2404,22 @@ int vtdp_v3_register(struct vtdp_iommu *iommu)
 	return ret;
 }
 
+/** vtdp_v3_current_unit() - the unit behind the V3 interface, or NULL */
+struct vtdp_iommu *vtdp_v3_current_unit(void)
+{
+	return vtdp_get_unit();
+}
+
 /** vtdp_v3_unregister() - stop offering @iommu to new V3 calls */
 void vtdp_v3_unregister(struct vtdp_iommu *iommu)
 {
+	/* after a state-change notification in progress */
+	mutex_lock(&vtdp_notify_lock);
 	mutex_lock(&vtdp_unit_lock);
 	if (vtdp_unit == iommu)
 		vtdp_unit = NULL;
 	mutex_unlock(&vtdp_unit_lock);
+	mutex_unlock(&vtdp_notify_lock);
 }
 
 /**
@@ -1560,8 +2433,22 @@ void vtdp_v3_teardown(struct vtdp_iommu *iommu)
 {
 	struct v3_dma_device *v, *vn;
 	struct v3_domain *d, *dn;
+	struct v3_pasid_device *p, *pn;
+	struct vtdp_token *t, *tn;
+	unsigned long flags;
 
+	spin_lock_irqsave(&iommu->token_lock, flags);
+	list_for_each_entry_safe(t, tn, &iommu->tokens, link) {
+		list_del(&t->link);
+		vtdp_token_free(t);
+	}
+	spin_unlock_irqrestore(&iommu->token_lock, flags);
 	mutex_lock(&iommu->lock);
+	list_for_each_entry_safe(p, pn, &iommu->pasid_devices, link) {
+		list_del(&p->link);
+		ida_free(&iommu->pasid_ida, p->pasid);
+		kfree(p);
+	}
 	list_for_each_entry_safe(v, vn, &iommu->devices, link) {
 		dev_warn(&iommu->pdev->dev, "freeing live DMA device %s\n",
 			 pci_name(v->pdev));

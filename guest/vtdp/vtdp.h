@@ -58,11 +58,22 @@ struct vtdp_iommu {
 
 	int fault_irq;
 
-	/* V3 objects; @lock protects both lists and attach state */
+	/* V3 objects; @lock protects the lists and attach state */
 	struct mutex lock;
 	struct list_head devices;
 	struct list_head domains;
+	struct list_head pasid_devices;
 	struct ida did_ida;
+	struct ida pasid_ida;		/* PASIDs of sub-devices, unit-wide */
+	unsigned int pasid_bits;	/* ECAP.PSS + 1, 0 without ECAP.PASID */
+
+	/*
+	 * Logical-address tokens.  A spinlock, because MapReserved and
+	 * UnmapReserved run in atomic context: it guards the list and every
+	 * token's segment bitmaps and state.
+	 */
+	spinlock_t token_lock;
+	struct list_head tokens;
 
 	/* statistics (debugfs) */
 	atomic64_t faults_total;
@@ -77,12 +88,18 @@ enum vtdp_extent_kind {
 	VTDP_EXTENT_IDENTITY,		/* MapIdentityRangeEx */
 	VTDP_EXTENT_RESV_IDENTITY,	/* reserved region, ShouldMap */
 	VTDP_EXTENT_RESV_WITHHELD,	/* reserved region, !ShouldMap; holes */
+	VTDP_EXTENT_TOKEN,		/* ReserveLogicalAddressRange */
 };
 
-/* One extent of the logical address space, in 4 KiB page numbers. */
+/*
+ * One extent of the logical address space, in 4 KiB page numbers.  With a
+ * logical allocator the node covers the whole power-of-two block while
+ * only @npages pages from its start are mapped.
+ */
 struct vtdp_extent {
 	struct interval_tree_node node;
 	enum vtdp_extent_kind kind;
+	u64 npages;
 };
 
 struct v3_domain {
@@ -90,12 +107,41 @@ struct v3_domain {
 	struct vtdp_iommu *iommu;
 	enum v3_domain_type type;
 	u16 did;
-	unsigned int attached;		/* devices attached; iommu->lock */
+	/* DMA devices and PASID sub-devices attached; iommu->lock */
+	unsigned int attached;
+	unsigned int ntokens;		/* live tokens; @mutex */
+	u32 alloc_width;		/* buddy AddressWidth, 0: no allocator */
 
 	/* @mutex serialises page-table edits and the extent tree */
 	struct mutex mutex;
 	u64 *pgd;			/* level-4 table, NULL for PassThrough */
 	struct rb_root_cached extents;
+};
+
+/*
+ * A logical-address token (spec §4.11).  Its page tables are built at
+ * reservation and stay until the domain is deleted, so mapping into it
+ * needs no memory.  Segments are tracked in two bitmaps allocated with
+ * the token: @mapped (page is mapped) and @seg_start (page starts a
+ * segment); an exact (offset, size) match is decidable from them alone.
+ */
+struct vtdp_token {
+	struct v3_la_token pub;		/* what the caller sees */
+	struct list_head link;		/* iommu->tokens */
+	struct v3_domain *domain;
+	u64 npages;
+	u64 nsegs;			/* live segments */
+	bool freeing;			/* FreeReserved under way */
+	unsigned long *mapped;
+	unsigned long *seg_start;
+};
+
+/* A PASID sub-device (spec §5.23). */
+struct v3_pasid_device {
+	struct list_head link;		/* iommu->pasid_devices */
+	struct v3_dma_device *parent;
+	u32 pasid;
+	struct v3_domain *domain;	/* attached domain; iommu->lock */
 };
 
 struct v3_dma_device {
@@ -111,6 +157,25 @@ struct v3_dma_device {
 
 	u64 *pasid_dir;			/* VTDP_PASID_DIR_ENTRIES entries */
 	struct vtdp_pasid_entry *pasid_table0;	/* PASIDs 0..63 */
+	u32 pasid_max;			/* highest sub-device PASID, 0: none */
+	unsigned int npasid;		/* live sub-devices; iommu->lock */
+
+	/*
+	 * State-change callback (spec §5.15).  @cb_mutex is held while the
+	 * callback runs (calls are serialised per device, Unregister waits
+	 * for a call in flight) and is taken before iommu->lock.  The
+	 * registration itself is guarded by iommu->lock so that DeleteDevice
+	 * can see it.  @cb_pin counts callers that hold a pointer to the
+	 * device without iommu->lock; DeleteDevice waits for it to reach 0.
+	 */
+	struct mutex cb_mutex;
+	bool cb_registered;
+	v3_state_change_cb_t cb;
+	void *cb_context;
+	u32 cb_fields;
+	u32 cb_last_types;
+	unsigned int cb_pin;
+	wait_queue_head_t cb_wq;
 
 	/*
 	 * Fault delivery.  @fault_lock guards the handler and the count of
@@ -135,6 +200,7 @@ int vtdp_inv_pasid_cache_global(struct vtdp_iommu *iommu);
 int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did);
 int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
 			 u64 npages);
+int vtdp_inv_piotlb_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid);
 struct vtdp_context_entry *vtdp_context_entry(struct vtdp_iommu *iommu,
 					      u8 bus, u8 devfn, bool alloc);
 
@@ -143,7 +209,12 @@ extern const struct v3_iommu_ops vtdp_v3_ops;
 int vtdp_v3_register(struct vtdp_iommu *iommu);
 void vtdp_v3_unregister(struct vtdp_iommu *iommu);
 void vtdp_v3_teardown(struct vtdp_iommu *iommu);
+struct vtdp_iommu *vtdp_v3_current_unit(void);
 void vtdp_v3_deliver_fault(struct vtdp_iommu *iommu,
 			   struct v3_fault_information *info);
+
+/* vtdp-uapi.c: /dev/vtdp-v3 */
+int vtdp_uapi_init(void);
+void vtdp_uapi_exit(void);
 
 #endif /* VTDP_INTERNAL_H */

@@ -31,7 +31,8 @@
 #include <vtdp/testdev-hw.h>
 #include <vtdp/testdev.h>
 
-#define PLAN		17
+#define PLAN_V3		17
+#define PLAN_DMA_API	9
 #define PAGE		4096UL
 #define BUF_LEN		(64UL * 1024 + PAGE)	/* 64 KiB + a page for the odd tail */
 #define MAIN_LEN	(64U * 1024)
@@ -42,6 +43,7 @@
 #define FAULT_WAIT_MS	3000
 
 static int verbose;
+static int plan = PLAN_V3;
 static int test_no;
 static int failures;
 
@@ -110,8 +112,9 @@ static const char *st_name(uint32_t st)
 	return "?";
 }
 
+/* @iova: where to map (ignored in dma-api mode); @iova_out: where it went. */
 static int do_map(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
-		  int32_t *status)
+		  int32_t *status, uint64_t *iova_out)
 {
 	struct vtdp_td_map m = {
 		.user_addr = (uintptr_t)buf,
@@ -125,6 +128,8 @@ static int do_map(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
 		return -1;
 	}
 	*status = m.status;
+	if (iova_out)
+		*iova_out = m.iova;
 	diag("MAP %zu bytes at IOVA %#" PRIx64 " perms %s%s -> status %#x",
 	     len, (uint64_t)m.iova, perms & VTDP_TD_MAP_READ ? "R" : "",
 	     perms & VTDP_TD_MAP_WRITE ? "W" : "", (uint32_t)m.status);
@@ -252,10 +257,86 @@ static bool expect_fault(int fd, uint64_t before, uint64_t lo, uint64_t hi,
 	return found;
 }
 
+/*
+ * dma-api mode (behind QEMU's intel-iommu, or no IOMMU): the kernel's DMA
+ * API picks the device addresses.  Without an IOMMU a buffer must be one
+ * physically contiguous segment, so the buffers here are one page each.
+ * Returns with the tests from 3 on done; the caller closes @fd.
+ */
+static void run_dma_api(int fd)
+{
+	const uint32_t odd = PAGE - 123;
+	uint8_t *src, *dst;
+	uint64_t src_iova = 0, dst_iova = 0;
+	struct vtdp_td_submit s;
+	bool src_mapped, dst_mapped;
+	int32_t st;
+	size_t i;
+
+	src = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (src == MAP_FAILED || dst == MAP_FAILED) {
+		diag("mmap: %s", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < PAGE; i++)
+		src[i] = (uint8_t)(i * 13 + 0x3c);
+	memset(dst, 0xee, PAGE);
+
+	/* 3, 4 */
+	src_mapped = do_map(fd, src, PAGE, 0, VTDP_TD_MAP_READ, &st, &src_iova) == 0 &&
+		     st == 0;
+	tap(src_mapped, "MAP src (one page) READ through the DMA API at %#" PRIx64,
+	    src_iova);
+	dst_mapped = do_map(fd, dst, PAGE, 0, VTDP_TD_MAP_WRITE, &st, &dst_iova) == 0 &&
+		     st == 0;
+	tap(dst_mapped, "MAP dst (one page) WRITE through the DMA API at %#" PRIx64,
+	    dst_iova);
+	if (!src_mapped || !dst_mapped)
+		goto out;
+
+	/* 5: odd length, the rest of the page untouched */
+	if (do_submit(fd, VTDP_TD_OP_COPY, odd, src_iova, dst_iova, 0, &s) < 0)
+		goto out;
+	for (i = 0; i < odd && dst[i] == src[i]; i++)
+		;
+	tap(st_is(&s, VTDP_TD_ST_OK) && i == odd &&
+	    dst[odd] == 0xee && dst[PAGE - 1] == 0xee,
+	    "COPY %u bytes: exact, nothing written past the end", odd);
+
+	/* 6 */
+	if (do_submit(fd, VTDP_TD_OP_FILL, PAGE, 0, dst_iova, FILL_PATTERN, &s) < 0)
+		goto out;
+	for (i = 0; i < PAGE && dst[i] == (uint8_t)(FILL_PATTERN >> (8 * (i % 8))); i++)
+		;
+	tap(st_is(&s, VTDP_TD_ST_OK) && i == PAGE, "FILL one page with %#llx",
+	    (unsigned long long)FILL_PATTERN);
+
+	/* 7 */
+	if (do_submit(fd, VTDP_TD_OP_CRC32C, odd, src_iova, 0, 0, &s) < 0)
+		goto out;
+	tap(st_is(&s, VTDP_TD_ST_OK) && s.result == crc32c_sw(src, odd),
+	    "CRC32C of %u bytes matches software", odd);
+
+	/* 8 */
+	tap(do_unmap(fd, src_iova, &st) == 0 && st == 0 &&
+	    do_unmap(fd, dst_iova, &st) == 0 && st == 0, "UNMAP src and dst");
+out:
+	/* Mappings still alive go with the fd; the memory goes here. */
+	if (src != MAP_FAILED)
+		munmap(src, PAGE);
+	if (dst != MAP_FAILED)
+		munmap(dst, PAGE);
+}
+
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-d DEVICE] [-v]\n"
+	fprintf(stderr, "usage: %s [-d DEVICE] [-m MODE] [-v]\n"
 		"  -d DEVICE  test device (default /dev/vtdp-testdev0)\n"
+		"  -m MODE    the driver mode to expect: v3 (default, behind\n"
+		"             vtdp-iommu) or dma-api (behind another IOMMU or none)\n"
 		"  -v         verbose\n", prog);
 }
 
@@ -268,12 +349,23 @@ int main(int argc, char **argv)
 	bool src_mapped = false, dst_mapped = false, fault_reporting = false;
 	uint64_t before;
 	int32_t st;
+	uint32_t want_mode = VTDP_TD_MODE_V3;
 	int fd = -1, opt;
 
-	while ((opt = getopt(argc, argv, "d:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:vh")) != -1) {
 		switch (opt) {
 		case 'd':
 			devpath = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "v3")) {
+				want_mode = VTDP_TD_MODE_V3;
+			} else if (!strcmp(optarg, "dma-api")) {
+				want_mode = VTDP_TD_MODE_DMA_API;
+			} else {
+				usage(argv[0]);
+				return 2;
+			}
 			break;
 		case 'v':
 			verbose = 1;
@@ -284,7 +376,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	printf("TAP version 13\n1..%d\n", PLAN);
+	/* The plan depends on the mode; it is printed at the end (TAP 13). */
+	if (want_mode == VTDP_TD_MODE_DMA_API)
+		plan = PLAN_DMA_API;
+	printf("TAP version 13\n");
 
 	/* 1 */
 	fd = open(devpath, O_RDWR | O_CLOEXEC);
@@ -310,11 +405,15 @@ int main(int argc, char **argv)
 	     info.bdf & 7, info.nqueues, info.caps, info.pasid_width,
 	     info.hw_version, fault_reporting ? "on" : "off",
 	     (uint64_t)info.iova_limit);
-	tap(info.version == VTDP_TESTDEV_UAPI_VERSION &&
-	    info.mode == VTDP_TD_MODE_V3, "INFO: uapi version %u, mode v3",
-	    info.version);
-	if (info.mode != VTDP_TD_MODE_V3)
+	tap(info.version == VTDP_TESTDEV_UAPI_VERSION && info.mode == want_mode,
+	    "INFO: uapi version %u, mode %s", info.version,
+	    want_mode == VTDP_TD_MODE_V3 ? "v3" : "dma-api");
+	if (info.mode != want_mode)
 		goto out;
+	if (want_mode == VTDP_TD_MODE_DMA_API) {
+		run_dma_api(fd);
+		goto out;
+	}
 
 	src = mmap(NULL, BUF_LEN, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -330,11 +429,11 @@ int main(int argc, char **argv)
 	memset(dst, 0, BUF_LEN);
 
 	/* 3, 4 */
-	src_mapped = do_map(fd, src, BUF_LEN, SRC_IOVA, VTDP_TD_MAP_READ, &st) == 0 &&
+	src_mapped = do_map(fd, src, BUF_LEN, SRC_IOVA, VTDP_TD_MAP_READ, &st, NULL) == 0 &&
 		     st == 0;
 	tap(src_mapped, "MAP src (%lu bytes) READ at IOVA %#llx", BUF_LEN,
 	    (unsigned long long)SRC_IOVA);
-	dst_mapped = do_map(fd, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_WRITE, &st) == 0 &&
+	dst_mapped = do_map(fd, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_WRITE, &st, NULL) == 0 &&
 		     st == 0;
 	tap(dst_mapped, "MAP dst (%lu bytes) WRITE at IOVA %#llx", BUF_LEN,
 	    (unsigned long long)DST_IOVA);
@@ -433,7 +532,7 @@ int main(int argc, char **argv)
 	    (unsigned long long)(DST_IOVA + BUF_LEN), VTDP_FR_SM_SS_NOT_PRESENT);
 
 	/* 13, 14, 15: write to a read-only mapping */
-	dst_mapped = do_map(fd, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_READ, &st) == 0 &&
+	dst_mapped = do_map(fd, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_READ, &st, NULL) == 0 &&
 		     st == 0;
 	tap(dst_mapped, "MAP dst READ-only at %#llx", (unsigned long long)DST_IOVA);
 	if (!dst_mapped)
@@ -472,9 +571,10 @@ out:
 		munmap(src, BUF_LEN);
 	if (dst)
 		munmap(dst, BUF_LEN);
-	while (test_no < PLAN)
+	while (test_no < plan)
 		tap(false, "not run (an earlier step failed)");
+	printf("1..%d\n", plan);
 	if (failures)
-		diag("%d of %d test(s) failed", failures, PLAN);
+		diag("%d of %d test(s) failed", failures, plan);
 	return failures ? 1 : 0;
 }

@@ -44,6 +44,13 @@ struct VTDPAddressSpace {
     AddressSpace as;
 };
 
+/* IOMMU indexes: privilege of a PASID-tagged request */
+enum {
+    VTDP_IOMMU_IDX_USER,
+    VTDP_IOMMU_IDX_PRIV,
+    VTDP_IOMMU_NUM_IDX,
+};
+
 typedef struct VTDPASKey {
     PCIBus *bus;
     uint8_t devfn;
@@ -240,6 +247,7 @@ static IOMMUTLBEntry vtdp_iommu_translate(IOMMUMemoryRegion *iommu,
         .pasid = vas->pasid != PCI_NO_PASID ? vas->pasid : 0,
         .addr = addr,
         .write = flag & IOMMU_WO,
+        .priv = iommu_idx == VTDP_IOMMU_IDX_PRIV,
     };
     struct vtdp_translation t;
     int fr;
@@ -300,6 +308,29 @@ static IOMMUTLBEntry vtdp_iommu_translate(IOMMUMemoryRegion *iommu,
     trace_vtdp_iommu_translate(sid, req.pasid_valid ? req.pasid : 0,
                                req.pasid_valid, addr, t.paddr, entry.perm);
     return entry;
+}
+
+/*
+ * The Privileged Mode Requested bit of a PASID TLP prefix reaches
+ * translate() as the IOMMU index: an endpoint marks a privileged request
+ * with specified MemTxAttrs whose user bit is clear.  Untagged requests
+ * carry no privilege in PCIe (VT-d takes it from the context entry's
+ * RID_PRIV), and unspecified attributes are user requests.
+ */
+static int vtdp_iommu_attrs_to_index(IOMMUMemoryRegion *iommu,
+                                     MemTxAttrs attrs)
+{
+    VTDPAddressSpace *vas = container_of(iommu, VTDPAddressSpace, iommu);
+
+    if (vas->pasid != PCI_NO_PASID && !attrs.unspecified && !attrs.user) {
+        return VTDP_IOMMU_IDX_PRIV;
+    }
+    return VTDP_IOMMU_IDX_USER;
+}
+
+static int vtdp_iommu_num_indexes(IOMMUMemoryRegion *iommu)
+{
+    return VTDP_IOMMU_NUM_IDX;
 }
 
 static int vtdp_iommu_notify_flag_changed(IOMMUMemoryRegion *iommu,
@@ -398,8 +429,48 @@ static AddressSpace *vtdp_iommu_get_address_space(PCIBus *bus, void *opaque,
     return &vtdp_iommu_find_add_as(s, bus, devfn, PCI_NO_PASID)->as;
 }
 
+/*
+ * PASID-tagged requests (qemu-patches/0005): one address space per
+ * (bus, devfn, PASID), so translate() sees the PASID of every request.
+ * Any 20-bit PASID gets one, even beyond pasid-bits or with PASID support
+ * off, so that such requests fault in the core (PASID too large, context
+ * without PASIDE) and show in the fault registers and log instead of
+ * vanishing.  Address spaces live as long as the IOMMU, so their number
+ * is bounded by max-pasid-spaces against a guest sweeping PASIDs; past the
+ * bound a new PASID gets no address space and its requests fail at the
+ * endpoint.
+ */
+static AddressSpace *vtdp_iommu_get_address_space_pasid(PCIBus *bus,
+                                                        void *opaque,
+                                                        int devfn,
+                                                        uint32_t pasid)
+{
+    VTDPIOMMUState *s = opaque;
+    PCIDevice *self = PCI_DEVICE(s);
+    VTDPASKey key = { .bus = bus, .devfn = devfn, .pasid = pasid };
+
+    if (pasid >> VTDP_PASID_MAX_BITS ||
+        (bus == pci_get_bus(self) && devfn == self->devfn)) {
+        return NULL;
+    }
+    if (!g_hash_table_lookup(s->as_by_devfn, &key)) {
+        if (s->pasid_spaces >= s->max_pasid_spaces) {
+            qemu_log_mask(LOG_GUEST_ERROR, "vtdp-iommu: no address space for "
+                          "PASID 0x%x of %02x.%x: max-pasid-spaces (%u) "
+                          "reached\n", pasid, PCI_SLOT(devfn),
+                          PCI_FUNC(devfn), s->max_pasid_spaces);
+            return NULL;
+        }
+        s->pasid_spaces++;
+        trace_vtdp_iommu_pasid_as(BUS(bus)->name, devfn, pasid,
+                                  s->pasid_spaces);
+    }
+    return &vtdp_iommu_find_add_as(s, bus, devfn, pasid)->as;
+}
+
 static const PCIIOMMUOps vtdp_iommu_pci_ops = {
     .get_address_space = vtdp_iommu_get_address_space,
+    .get_address_space_pasid = vtdp_iommu_get_address_space_pasid,
 };
 
 /* ---------------------------------------------------------------------- */
@@ -508,6 +579,8 @@ static const Property vtdp_iommu_properties[] = {
     DEFINE_PROP_BOOL("first-stage", VTDPIOMMUState, first_stage, true),
     DEFINE_PROP_BOOL("second-stage", VTDPIOMMUState, second_stage, true),
     DEFINE_PROP_BOOL("pass-through", VTDPIOMMUState, pass_through, true),
+    DEFINE_PROP_UINT32("max-pasid-spaces", VTDPIOMMUState, max_pasid_spaces,
+                       4096),
 };
 
 /*
@@ -545,6 +618,8 @@ static void vtdp_iommu_memory_region_class_init(ObjectClass *klass,
     IOMMUMemoryRegionClass *imrc = IOMMU_MEMORY_REGION_CLASS(klass);
 
     imrc->translate = vtdp_iommu_translate;
+    imrc->attrs_to_index = vtdp_iommu_attrs_to_index;
+    imrc->num_indexes = vtdp_iommu_num_indexes;
     imrc->notify_flag_changed = vtdp_iommu_notify_flag_changed;
 }
 

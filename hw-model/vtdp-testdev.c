@@ -44,6 +44,12 @@ OBJECT_DECLARE_SIMPLE_TYPE(VtdpTestdevState, VTDP_TESTDEV)
 #define TD_QCTRL_STORED     (VTDP_TD_QCTRL_ENABLE | VTDP_TD_QCTRL_PRIV | \
                              VTDP_TD_QCTRL_HALT_ON_ERROR)
 
+/*
+ * PCIe PASID extended capability.  pcie_add_capability() needs the first
+ * extended capability at 0x100; later ones chain after it.
+ */
+#define TD_PASID_CAP_OFFSET 0x100
+
 /* Descriptor field offsets (struct vtdp_td_desc, little endian). */
 #define TD_D_OPCODE         0x00
 #define TD_D_FLAGS          0x01
@@ -63,6 +69,12 @@ typedef struct VtdpTdQueue {
     uint32_t head;
     uint32_t tail;
     uint64_t completed;
+    /*
+     * Address space of QPASID while PASID_EN is set (NULL if none exists
+     * upstream).  Looked up under the BQL when QCTRL or QPASID is written
+     * and after migration; not migrated itself.
+     */
+    AddressSpace *pasid_as;
 } VtdpTdQueue;
 
 struct VtdpTestdevState {
@@ -72,6 +84,7 @@ struct VtdpTestdevState {
     QEMUBH *bh;
 
     uint32_t nqueues;           /* property "queues" */
+    uint8_t pasid_bits;         /* property "pasid-bits": 0 = no PASID cap */
     uint32_t rr_next;           /* round-robin start for the next BH run */
     uint64_t stat_desc;
     uint64_t stat_bytes;
@@ -81,8 +94,12 @@ struct VtdpTestdevState {
     uint8_t bounce[2][TD_BOUNCE_SIZE];
 };
 
-/* Where and how the first failing DMA access of a descriptor failed. */
+/*
+ * The queue a descriptor's data requests belong to (how they are tagged),
+ * and where and how the first failing DMA access of it failed.
+ */
 typedef struct TdFault {
+    const VtdpTdQueue *q;
     uint64_t addr;
     bool write;
     MemTxResult res;
@@ -118,19 +135,70 @@ static bool td_any_runnable(VtdpTestdevState *s)
     return false;
 }
 
+static uint32_t td_qctrl_mask(const VtdpTestdevState *s)
+{
+    return TD_QCTRL_STORED | (s->pasid_bits ? VTDP_TD_QCTRL_PASID_EN : 0);
+}
+
+/* Bind the queue to QPASID's address space; needs the BQL. */
+static void td_queue_bind_pasid(VtdpTestdevState *s, VtdpTdQueue *q)
+{
+    q->pasid_as = (q->ctrl & VTDP_TD_QCTRL_PASID_EN) ?
+        pci_device_iommu_address_space_pasid(PCI_DEVICE(s), q->pasid) : NULL;
+}
+
+/*
+ * Address space and attributes of a queue's data requests.  With PASID_EN
+ * they carry QPASID (and, with QCTRL.PRIV, Privileged Mode Requested,
+ * as specified attributes with the user bit clear); the ring itself is
+ * always accessed untagged, as it belongs to the driver.  NULL when a
+ * tagged request may not be issued: bus mastering or PASID Enable off,
+ * Privileged Mode Enable off for a privileged queue, or no address space
+ * for the PASID upstream (e.g. no IOMMU).
+ */
+static AddressSpace *td_data_as(VtdpTestdevState *s, const VtdpTdQueue *q,
+                                MemTxAttrs *attrs)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint16_t ctl;
+
+    *attrs = MEMTXATTRS_UNSPECIFIED;
+    if (!q || !(q->ctrl & VTDP_TD_QCTRL_PASID_EN)) {
+        return pci_get_address_space(pdev);
+    }
+    ctl = pci_get_word(pdev->config + TD_PASID_CAP_OFFSET + PCI_PASID_CTRL);
+    if (!(pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MASTER) ||
+        !(ctl & PCI_PASID_CTRL_ENABLE)) {
+        return NULL;
+    }
+    if (q->ctrl & VTDP_TD_QCTRL_PRIV) {
+        if (!(ctl & PCI_PASID_CTRL_PRIV)) {
+            return NULL;
+        }
+        *attrs = (MemTxAttrs) { .requester_id = pci_requester_id(pdev) };
+    } else {
+        *attrs = (MemTxAttrs) { .user = 1,
+                                .requester_id = pci_requester_id(pdev) };
+    }
+    return q->pasid_as;
+}
+
 /*
  * Move @len bytes between guest DMA address @addr and @buf, one
- * page-bounded access at a time, stopping at the first failure.
+ * page-bounded access at a time, stopping at the first failure.  A
+ * request that may not be issued fails with MEMTX_ACCESS_ERROR.
  */
 static bool td_dma(VtdpTestdevState *s, uint64_t addr, uint8_t *buf,
                    uint32_t len, bool write, TdFault *f)
 {
-    PCIDevice *pdev = PCI_DEVICE(s);
+    MemTxAttrs attrs;
+    AddressSpace *as = td_data_as(s, f->q, &attrs);
 
     while (len) {
         uint32_t n = MIN(len, TD_DMA_PAGE - (addr & (TD_DMA_PAGE - 1)));
-        MemTxResult r = write ? pci_dma_write(pdev, addr, buf, n)
-                              : pci_dma_read(pdev, addr, buf, n);
+        MemTxResult r = !as ? MEMTX_ACCESS_ERROR :
+            dma_memory_rw(as, addr, buf, n, write ? DMA_DIRECTION_FROM_DEVICE :
+                          DMA_DIRECTION_TO_DEVICE, attrs);
 
         if (r != MEMTX_OK) {
             f->addr = addr;
@@ -238,7 +306,7 @@ static bool td_run_one(VtdpTestdevState *s, uint32_t qi, uint64_t *bytes)
     uint8_t d[VTDP_TD_DESC_SIZE];
     uint8_t wb[20];
     uint8_t st[4];
-    TdFault f = { 0 };
+    TdFault f = { .q = q };
     uint64_t result = 0, src, dst, pattern;
     uint32_t status, fault_info = 0, len;
     uint8_t opcode, flags;
@@ -288,6 +356,7 @@ static bool td_run_one(VtdpTestdevState *s, uint32_t qi, uint64_t *bytes)
 
     if (status == VTDP_TD_ST_DMA_FAULT) {
         fault_info = (f.write ? VTDP_TD_FI_WRITE : 0) |
+                     (q->ctrl & VTDP_TD_QCTRL_PASID_EN ? VTDP_TD_FI_PASID : 0) |
                      ((uint32_t)(f.res & 0xff) << 8);
         trace_vtdp_testdev_dma_fault(qi, f.addr, f.write, f.res);
     } else if (status == VTDP_TD_ST_OK || status == VTDP_TD_ST_MISMATCH) {
@@ -402,7 +471,8 @@ static uint32_t td_read32(VtdpTestdevState *s, hwaddr off)
     case VTDP_TD_REG_VERSION:
         return VTDP_TD_VERSION;
     case VTDP_TD_REG_CAPS:
-        return s->nqueues;      /* no PASID yet: CAPS.PASID = 0 */
+        return s->nqueues | (s->pasid_bits ? VTDP_TD_CAPS_PASID |
+                             (uint32_t)s->pasid_bits << 16 : 0);
     case VTDP_TD_REG_CTRL:
         return 0;
     case VTDP_TD_REG_STAT_DESC:
@@ -456,7 +526,8 @@ static void td_write_qctrl(VtdpTestdevState *s, uint32_t qi, uint32_t val)
     if (was_on && !on) {
         td_queue_stop(q);
     }
-    q->ctrl = val & TD_QCTRL_STORED;    /* PASID_EN reserved for now */
+    q->ctrl = val & td_qctrl_mask(s);
+    td_queue_bind_pasid(s, q);
     if (on && !was_on) {
         q->status = td_queue_config_valid(q) ? 0 : VTDP_TD_QSTATUS_BAD_CONFIG;
         q->tail &= q->ring_size - 1;
@@ -502,7 +573,9 @@ static void td_write32(VtdpTestdevState *s, hwaddr off, uint32_t val)
         td_write_qctrl(s, qi, val);
         break;
     case VTDP_TD_QPASID:
-        q->pasid = val;
+        /* The register is as wide as the PASID capability says. */
+        q->pasid = val & MAKE_64BIT_MASK(0, s->pasid_bits);
+        td_queue_bind_pasid(s, q);
         break;
     case VTDP_TD_QTAIL:
         q->tail = val & (td_ring_size_valid(q->ring_size) ?
@@ -564,10 +637,25 @@ static void td_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "queues must be 1..%d", VTDP_TD_MAX_QUEUES);
         return;
     }
+    if (s->pasid_bits > VTDP_PASID_MAX_BITS) {
+        error_setg(errp, "pasid-bits must be 0..%d (0: no PASID capability)",
+                   VTDP_PASID_MAX_BITS);
+        return;
+    }
 
     if (pcie_endpoint_cap_init(pdev, 0x80) < 0) {
         error_setg(errp, "cannot add the PCIe capability");
         return;
+    }
+
+    if (s->pasid_bits) {
+        /* Max PASID Width; no execute permission, privileged mode yes. */
+        pcie_add_capability(pdev, PCI_EXT_CAP_ID_PASID, 1,
+                            TD_PASID_CAP_OFFSET, PCI_EXT_CAP_PASID_SIZEOF);
+        pci_set_word(pdev->config + TD_PASID_CAP_OFFSET + PCI_PASID_CAP,
+                     (s->pasid_bits << 8) | PCI_PASID_CAP_PRIV);
+        pci_set_word(pdev->wmask + TD_PASID_CAP_OFFSET + PCI_PASID_CTRL,
+                     PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_PRIV);
     }
 
     memory_region_init_io(&s->regs, OBJECT(s), &td_mmio_ops, s,
@@ -607,6 +695,11 @@ static void td_reset(DeviceState *dev)
     s->stat_desc = 0;
     s->stat_bytes = 0;
     s->stat_faults = 0;
+    if (s->pasid_bits) {
+        /* PCI config reset leaves extended capabilities alone. */
+        pci_set_word(PCI_DEVICE(dev)->config + TD_PASID_CAP_OFFSET +
+                     PCI_PASID_CTRL, 0);
+    }
     msix_reset(PCI_DEVICE(dev));  /* keeps the vectors in use */
 }
 
@@ -622,7 +715,9 @@ static int td_post_load(void *opaque, int version_id)
             q->head &= q->ring_size - 1;
             q->tail &= q->ring_size - 1;
         }
-        q->ctrl &= TD_QCTRL_STORED;
+        q->ctrl &= td_qctrl_mask(s);
+        q->pasid &= MAKE_64BIT_MASK(0, s->pasid_bits);
+        td_queue_bind_pasid(s, q);
     }
     s->rr_next %= s->nqueues;
     if (td_any_runnable(s)) {
@@ -669,6 +764,8 @@ static const VMStateDescription vmstate_td = {
 
 static const Property td_properties[] = {
     DEFINE_PROP_UINT32("queues", VtdpTestdevState, nqueues, 8),
+    /* Max PASID Width of the PASID capability; match the IOMMU's. */
+    DEFINE_PROP_UINT8("pasid-bits", VtdpTestdevState, pasid_bits, 20),
 };
 
 static void td_class_init(ObjectClass *klass, void *data)

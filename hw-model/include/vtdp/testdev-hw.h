@@ -36,8 +36,24 @@
  *
  * CTRL.RESET disables every queue as above and clears QCOMPLETED; ring
  * base/size and the global STAT_* counters are kept.  A device (PCI)
- * reset clears everything, counters included.  Until PASID-tagged DMA is
- * implemented CAPS.PASID is 0 and QCTRL.PASID_EN is reserved (reads 0).
+ * reset clears everything, counters included.
+ *
+ * PASID-tagged DMA
+ * ----------------
+ * With the "pasid-bits" property N > 0 (default 20; match the IOMMU's) the
+ * device has the PCIe PASID extended capability (Max PASID Width N,
+ * Privileged Mode Supported), CAPS.PASID is set and CAPS.PASID_BITS is N.
+ * A queue with QCTRL.PASID_EN tags the data requests of its descriptors
+ * (src/dst accesses) with QPASID, an N-bit register; with QCTRL.PRIV as
+ * well they are privileged requests.  The ring (descriptor fetch and
+ * completion write-back) is always accessed untagged: it belongs to the
+ * driver, the buffers to the PASID.  A tagged request is only issued
+ * while PASID Enable (and for PRIV, Privileged Mode Enable) is set in the
+ * capability and an address space for the PASID exists upstream (an
+ * IOMMU that takes PASID-tagged requests); otherwise it fails with
+ * VTDP_TD_FI_MEMTX = MEMTX_ACCESS_ERROR (4).  Every failing tagged
+ * request sets VTDP_TD_FI_PASID.  With N = 0 CAPS.PASID is 0 and
+ * QCTRL.PASID_EN and QPASID are reserved (read 0).
  */
 #ifndef VTDP_TESTDEV_HW_H
 #define VTDP_TESTDEV_HW_H

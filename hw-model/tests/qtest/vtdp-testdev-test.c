@@ -160,7 +160,8 @@ static void test_regs(void)
     g_assert_cmphex(rd(t, VTDP_TD_REG_ID), ==, VTDP_TD_ID_MAGIC);
     g_assert_cmpuint(rd(t, VTDP_TD_REG_VERSION), ==, VTDP_TD_VERSION);
     g_assert_cmpuint(VTDP_TD_CAPS_NQUEUES(rd(t, VTDP_TD_REG_CAPS)), ==, 8);
-    g_assert_false(rd(t, VTDP_TD_REG_CAPS) & VTDP_TD_CAPS_PASID);
+    g_assert_true(rd(t, VTDP_TD_REG_CAPS) & VTDP_TD_CAPS_PASID);
+    g_assert_cmpuint(VTDP_TD_CAPS_PASID_BITS(rd(t, VTDP_TD_REG_CAPS)), ==, 20);
     /* hostile sizes read 0; queues beyond CAPS read 0 */
     g_assert_cmpuint(qpci_io_readb(t->dev, t->bar, VTDP_TD_REG_ID), ==, 0);
     g_assert_cmpuint(qpci_io_readw(t->dev, t->bar, VTDP_TD_REG_ID), ==, 0);
@@ -169,11 +170,13 @@ static void test_regs(void)
     g_assert_cmphex(qpci_io_readq(t->dev, t->bar,
                                   VTDP_TD_QREG(0, VTDP_TD_QRING_BASE)),
                     ==, ring_gpa(0));
-    /* PASID_EN is reserved: reads back 0 */
+    /* PASID_EN is stored; QPASID is 20 bits wide (pasid-bits=20) */
     wr(t, VTDP_TD_QREG(1, VTDP_TD_QCTRL),
        VTDP_TD_QCTRL_PASID_EN | VTDP_TD_QCTRL_PRIV);
     g_assert_cmphex(rd(t, VTDP_TD_QREG(1, VTDP_TD_QCTRL)), ==,
-                    VTDP_TD_QCTRL_PRIV);
+                    VTDP_TD_QCTRL_PASID_EN | VTDP_TD_QCTRL_PRIV);
+    wr(t, VTDP_TD_QREG(1, VTDP_TD_QPASID), 0xffffffff);
+    g_assert_cmphex(rd(t, VTDP_TD_QREG(1, VTDP_TD_QPASID)), ==, 0xfffff);
     td_stop(t);
 }
 

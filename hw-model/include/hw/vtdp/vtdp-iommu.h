@@ -34,6 +34,7 @@ struct VTDPIOMMUState {
     bool first_stage;
     bool second_stage;
     bool pass_through;
+    uint32_t max_pasid_spaces;      /* bound on PASID address spaces */
 
     /*
      * Serialises every call into the core.  Recursive so that a core
@@ -63,7 +64,8 @@ struct VTDPIOMMUState {
     } last_fault;
 
     PCIBus *bus;                    /* the bus we translate for */
-    GHashTable *as_by_devfn;        /* (bus, devfn) -> VTDPAddressSpace */
+    GHashTable *as_by_devfn;        /* (bus, devfn, pasid) -> address space */
+    uint32_t pasid_spaces;          /* PASID-tagged entries in as_by_devfn */
 };
 
 #endif /* HW_VTDP_VTDP_IOMMU_H */

@@ -8,6 +8,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
+#include "exec/memattrs.h"
 #include "tests/qtest/libqtest.h"
 #include "tests/qtest/libqos/pci.h"
 #include "tests/qtest/libqos/pci-pc.h"
@@ -35,18 +36,26 @@ typedef struct VtdpTest {
     QPCIBar bar;
 } VtdpTest;
 
-static void vtdp_test_start(VtdpTest *t, const char *props)
+/* Start q35 with vtdp-iommu and vtdp-testdev, each with extra properties. */
+static void vtdp_test_start2(VtdpTest *t, const char *props,
+                             const char *td_props)
 {
     t->qts = qtest_initf("-M q35 -nodefaults "
                          "-device vtdp-iommu,addr=%02x.0%s%s "
-                         "-device vtdp-testdev,addr=%02x.0",
+                         "-device vtdp-testdev,addr=%02x.0%s%s",
                          VTDP_TEST_SLOT, props ? "," : "",
-                         props ? props : "", VTDP_TD_SLOT);
+                         props ? props : "", VTDP_TD_SLOT,
+                         td_props ? "," : "", td_props ? td_props : "");
     t->bus = qpci_new_pc(t->qts, NULL);
     t->dev = qpci_device_find(t->bus, QPCI_DEVFN(VTDP_TEST_SLOT, 0));
     g_assert(t->dev);
     qpci_device_enable(t->dev);
     t->bar = qpci_iomap(t->dev, VTDP_IOMMU_REG_BAR, NULL);
+}
+
+static void vtdp_test_start(VtdpTest *t, const char *props)
+{
+    vtdp_test_start2(t, props, NULL);
 }
 
 static void vtdp_test_stop(VtdpTest *t)
@@ -415,6 +424,1067 @@ static void test_dma_second_stage(void)
     vtdp_test_stop(&t);
 }
 
+/* ====================================================================== */
+/* Tables built in guest RAM, DMA issued by vtdp-testdev                   */
+
+/*
+ * Guest-physical layout (q35 default RAM is 128 MiB): translation tables
+ * from a bump allocator at T_TABLES, one ring page per testdev queue, the
+ * invalidation queue, and data pages.  T_ECAM is where the tests map the
+ * PCIe extended configuration space (the PASID capability lives there,
+ * out of reach of the 0xcf8/0xcfc accesses libqos uses).
+ */
+#define T_TABLES        0x1000000ULL
+#define T_TABLES_END    0x3000000ULL
+#define T_QRING(q)      (0x500000ULL + (q) * 0x1000ULL)
+#define T_IQ            0x600000ULL
+#define T_STATUS        0x602000ULL
+#define T_MSI_INV       (T_MSI + 0x10)
+#define T_MSI_INV_DATA  0x494e56
+#define T_DATA(n)       (0x3000000ULL + (n) * 0x1000ULL)
+#define T_VA            T_DATA(64)      /* IOVA the PASIDs map differently */
+#define T_ECAM          0xb0000000ULL
+#define T_SS_RW         (VTDP_SS_R | VTDP_SS_W)
+
+typedef struct Env {
+    VtdpTest t;
+    QPCIDevice *td;
+    QPCIBar tdbar;
+    uint16_t sid;
+    uint64_t next;                  /* bump allocator */
+    uint64_t root, ctx, pdir;
+    uint16_t pasid_cap;             /* testdev PASID capability, ECAM offset */
+    uint32_t iq_tail;               /* 128-bit slots */
+    bool iq_dw;
+} Env;
+
+typedef struct TdResult {
+    uint32_t qstatus;
+    uint32_t status;
+    uint32_t fault_info;
+    uint64_t fault_addr;
+} TdResult;
+
+static uint64_t env_alloc(Env *e, unsigned int pages)
+{
+    uint64_t a = e->next;
+
+    e->next += pages * 0x1000ULL;
+    g_assert_cmphex(e->next, <=, T_TABLES_END);
+    qtest_memset(e->t.qts, a, 0, pages * 0x1000ULL);
+    return a;
+}
+
+static uint64_t ctx_default(Env *e)
+{
+    /* PASIDs enabled, PDTS 7: a 2^14-entry directory for 20-bit PASIDs */
+    return e->pdir | VTDP_CTX_P | VTDP_CTX_PASIDE |
+           (7ULL << VTDP_CTX_PDTS_SHIFT);
+}
+
+static uint64_t ctx_addr(Env *e)
+{
+    return e->ctx + (e->sid & 0x7f) * 32;
+}
+
+/* PASID table entry of @pasid, creating its PASID table if needed. */
+static uint64_t pe_addr(Env *e, uint32_t pasid)
+{
+    uint64_t de = e->pdir + VTDP_PASID_DIR_INDEX(pasid) * 8;
+    uint64_t d = qtest_readq(e->t.qts, de);
+
+    if (!(d & VTDP_PDIR_P)) {
+        d = env_alloc(e, 1) | VTDP_PDIR_P;
+        qtest_writeq(e->t.qts, de, d);
+    }
+    return (d & VTDP_ADDR_MASK) + VTDP_PASID_TBL_INDEX(pasid) * 64;
+}
+
+static void set_pe(Env *e, uint32_t pasid, uint64_t q0, uint64_t q1,
+                   uint64_t q2)
+{
+    uint64_t a = pe_addr(e, pasid);
+
+    qtest_memset(e->t.qts, a, 0, 64);
+    qtest_writeq(e->t.qts, a + 8, q1);
+    qtest_writeq(e->t.qts, a + 16, q2);
+    qtest_writeq(e->t.qts, a, q0);
+}
+
+/* Second-stage-only PASID entry: 4-level table @l4, domain @did. */
+static void set_pe_ss(Env *e, uint32_t pasid, uint16_t did, uint64_t l4,
+                      uint64_t q2)
+{
+    set_pe(e, pasid, l4 | VTDP_PE0_P |
+           ((uint64_t)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
+           ((uint64_t)VTDP_PGTT_SS << VTDP_PE0_PGTT_SHIFT), did, q2);
+}
+
+/* Map the 4 KiB page @iova to @pa with @perm; returns the leaf's GPA. */
+static uint64_t ss_map(Env *e, uint64_t l4, uint64_t iova, uint64_t pa,
+                       uint64_t perm)
+{
+    uint64_t table = l4, leaf;
+    int level;
+
+    for (level = 4; level > 1; level--) {
+        uint64_t ea = table + 8 * VTDP_LEVEL_INDEX(iova, level);
+        uint64_t ent = qtest_readq(e->t.qts, ea);
+
+        if (!(ent & T_SS_RW)) {
+            ent = env_alloc(e, 1) | T_SS_RW;
+            qtest_writeq(e->t.qts, ea, ent);
+        }
+        table = ent & VTDP_ADDR_MASK;
+    }
+    leaf = table + 8 * VTDP_LEVEL_INDEX(iova, 1);
+    qtest_writeq(e->t.qts, leaf, pa | perm);
+    return leaf;
+}
+
+/* MSI-X vector @v of the IOMMU writes @data to RAM at @addr. */
+static void msix_to_ram(VtdpTest *t, int v, uint64_t addr, uint32_t data)
+{
+    uint64_t off = t->dev->msix_table_off + v * PCI_MSIX_ENTRY_SIZE;
+
+    qpci_io_writel(t->dev, t->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_LOWER_ADDR, (uint32_t)addr);
+    qpci_io_writel(t->dev, t->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_UPPER_ADDR, addr >> 32);
+    qpci_io_writel(t->dev, t->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_DATA, data);
+    qpci_io_writel(t->dev, t->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    qtest_writel(t->qts, addr, 0);
+}
+
+/* Enable the q35 ECAM window at T_ECAM (firmware's job on real boots). */
+static void ecam_enable(QTestState *qts, QPCIBus *bus)
+{
+    QPCIDevice *mch = qpci_device_find(bus, 0);
+
+    g_assert(mch);
+    qpci_config_writel(mch, 0x64, 0);               /* PCIEXBAR high */
+    qpci_config_writel(mch, 0x60, (uint32_t)T_ECAM | 1); /* 256 MiB, on */
+    g_free(mch);
+}
+
+static uint64_t ecam(uint16_t sid, uint16_t off)
+{
+    return T_ECAM + ((uint64_t)sid << 12) + off;
+}
+
+/* Offset of extended capability @id of function @sid, 0 if absent. */
+static uint16_t find_ext_cap(QTestState *qts, uint16_t sid, uint16_t id)
+{
+    uint16_t off = 0x100;
+    int n;
+
+    for (n = 0; n < 64 && off; n++) {
+        uint32_t hdr = qtest_readl(qts, ecam(sid, off));
+
+        if (!hdr) {
+            break;
+        }
+        if ((hdr & 0xffff) == id) {
+            return off;
+        }
+        off = (hdr >> 20) & 0xffc;
+    }
+    return 0;
+}
+
+static void td_pasid_ctrl(Env *e, uint16_t val)
+{
+    qtest_writew(e->t.qts, ecam(e->sid, e->pasid_cap + PCI_PASID_CTRL), val);
+}
+
+/*
+ * Root, context and PASID directory for the testdev, RID_PASID (0) as a
+ * pass-through entry (rings and untagged DMA are identity mapped), both
+ * IOMMU vectors delivered to RAM, translation on, fault and invalidation
+ * events unmasked, the testdev's PASID capability enabled.
+ */
+static void env_start(Env *e, const char *props, const char *td_props)
+{
+    QTestState *qts;
+
+    memset(e, 0, sizeof(*e));
+    vtdp_test_start2(&e->t, props, td_props);
+    qts = e->t.qts;
+    e->td = qpci_device_find(e->t.bus, QPCI_DEVFN(VTDP_TD_SLOT, 0));
+    g_assert(e->td);
+    qpci_device_enable(e->td);
+    e->tdbar = qpci_iomap(e->td, VTDP_TESTDEV_REG_BAR, NULL);
+    e->sid = QPCI_DEVFN(VTDP_TD_SLOT, 0);           /* bus 0 */
+
+    ecam_enable(qts, e->t.bus);
+    e->pasid_cap = find_ext_cap(qts, e->sid, PCI_EXT_CAP_ID_PASID);
+    if (e->pasid_cap) {
+        td_pasid_ctrl(e, PCI_PASID_CTRL_ENABLE);
+    }
+
+    e->next = T_TABLES;
+    e->root = env_alloc(e, 1);
+    e->ctx = env_alloc(e, 1);
+    e->pdir = env_alloc(e, 32);
+    qtest_writeq(qts, e->root, e->ctx | VTDP_ROOT_P);
+    qtest_writeq(qts, ctx_addr(e), ctx_default(e));
+    set_pe(e, 0, VTDP_PE0_P | ((uint64_t)VTDP_PGTT_PT << VTDP_PE0_PGTT_SHIFT),
+           1, 0);
+
+    qpci_msix_enable(e->t.dev);
+    msix_to_ram(&e->t, VTDP_IOMMU_VEC_FAULT, T_MSI, T_MSI_DATA);
+    msix_to_ram(&e->t, VTDP_IOMMU_VEC_INV, T_MSI_INV, T_MSI_INV_DATA);
+    wr32(&e->t, VTDP_REG_FECTL, 0);
+    wr32(&e->t, VTDP_REG_IECTL, 0);
+
+    wr64(&e->t, VTDP_REG_RTADDR, e->root | VTDP_RTADDR_TTM_SM);
+    wr32(&e->t, VTDP_REG_GCMD, VTDP_GCMD_SRTP);
+    wr32(&e->t, VTDP_REG_GCMD, VTDP_GCMD_TE);
+    g_assert_true(rd32(&e->t, VTDP_REG_GSTS) & VTDP_GSTS_TES);
+}
+
+static void env_stop(Env *e)
+{
+    g_free(e->td);
+    vtdp_test_stop(&e->t);
+}
+
+/*
+ * Run one 8-byte WRITE_IMM of @val to @dst on testdev queue @q (its own
+ * 2-entry ring); @qctrl adds QCTRL bits (PASID_EN, PRIV), @pasid goes to
+ * QPASID.  The queue halts on a DMA error.
+ */
+static TdResult td_imm(Env *e, unsigned int q, uint32_t qctrl, uint32_t pasid,
+                       uint64_t dst, uint64_t val)
+{
+    QPCIDevice *td = e->td;
+    uint64_t ring = T_QRING(q);
+    uint8_t desc[VTDP_TD_DESC_SIZE] = { 0 };
+    TdResult r = { 0 };
+    int i;
+
+    qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QCTRL), 0);
+    qpci_io_writeq(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QRING_BASE), ring);
+    qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QRING_SIZE), 2);
+    qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QPASID), pasid);
+    qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QCTRL),
+                   VTDP_TD_QCTRL_ENABLE | VTDP_TD_QCTRL_HALT_ON_ERROR | qctrl);
+
+    desc[0] = VTDP_TD_OP_WRITE_IMM;
+    desc[4] = 8;
+    stq_le_p(&desc[16], dst);
+    stq_le_p(&desc[24], val);
+    qtest_memwrite(e->t.qts, ring, desc, sizeof(desc));
+    qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QTAIL), 1);
+    for (i = 0; i < 2000; i++) {
+        r.qstatus = qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
+        if ((r.qstatus & VTDP_TD_QSTATUS_RING_FAULT) ||
+            qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == 1) {
+            break;
+        }
+        g_usleep(1000);
+    }
+    g_assert_false(r.qstatus & VTDP_TD_QSTATUS_RING_FAULT);
+    r.status = qtest_readl(e->t.qts, ring + 40);
+    r.fault_info = qtest_readl(e->t.qts, ring + 44);
+    r.fault_addr = qtest_readq(e->t.qts, ring + 56);
+    g_assert_true(r.status & VTDP_TD_ST_DONE);
+    return r;
+}
+
+static bool td_imm_ok(Env *e, unsigned int q, uint32_t qctrl, uint32_t pasid,
+                      uint64_t dst, uint64_t val)
+{
+    TdResult r = td_imm(e, q, qctrl, pasid, dst, val);
+
+    return VTDP_TD_ST_CODE(r.status) == VTDP_TD_ST_OK;
+}
+
+static uint64_t frcd(Env *e, unsigned int i, bool hi)
+{
+    return rd64(&e->t, VTDP_REG_FRCD_BASE + i * VTDP_FRCD_SIZE + (hi ? 8 : 0));
+}
+
+static void frcd_clear(Env *e, unsigned int i)
+{
+    wr64(&e->t, VTDP_REG_FRCD_BASE + i * VTDP_FRCD_SIZE + 8, VTDP_FRCD_HI_F);
+}
+
+/* PASID-tagged DMA at PASIDs 1, 2^10 and 2^20 - 1, each its own domain. */
+static void test_pasid_dma(void)
+{
+    static const uint32_t pasids[] = { 1, 1u << 10, (1u << 20) - 1 };
+    Env e;
+    uint64_t hi;
+    g_autofree char *out = NULL;
+    TdResult r;
+    unsigned int i, j;
+
+    env_start(&e, NULL, NULL);
+    g_assert_cmphex(e.pasid_cap, !=, 0);
+    g_assert_cmphex(qtest_readw(e.t.qts, ecam(e.sid, e.pasid_cap +
+                                                 PCI_PASID_CAP)) &
+                    PCI_PASID_CAP_WIDTH, ==, 20 << 8);
+    g_assert_true(qpci_io_readl(e.td, e.tdbar, VTDP_TD_REG_CAPS) &
+                  VTDP_TD_CAPS_PASID);
+
+    /* The same IOVA means another page in each PASID. */
+    for (i = 0; i < ARRAY_SIZE(pasids); i++) {
+        uint64_t l4 = env_alloc(&e, 1);
+
+        qtest_memset(e.t.qts, T_DATA(i), 0, 0x1000);
+        ss_map(&e, l4, T_VA, T_DATA(i), T_SS_RW);
+        set_pe_ss(&e, pasids[i], 10 + i, l4, 0);
+    }
+    qtest_memset(e.t.qts, T_VA, 0, 0x1000);
+
+    for (i = 0; i < ARRAY_SIZE(pasids); i++) {
+        g_assert_true(td_imm_ok(&e, i, VTDP_TD_QCTRL_PASID_EN, pasids[i],
+                                T_VA + 8 * i, 0xa0a0 + i));
+    }
+    for (i = 0; i < ARRAY_SIZE(pasids); i++) {
+        for (j = 0; j < ARRAY_SIZE(pasids); j++) {
+            g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(i) + 8 * j), ==,
+                            i == j ? 0xa0a0 + i : 0);
+        }
+    }
+    /* Untagged requests use RID_PASID: pass-through, so the IOVA itself */
+    g_assert_cmphex(qtest_readq(e.t.qts, T_VA), ==, 0);
+    g_assert_true(td_imm_ok(&e, 3, 0, pasids[2], T_VA, 0x0707));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_VA), ==, 0x0707);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+
+    /* A fault in PASID 2^20 - 1 is recorded with its PASID */
+    r = td_imm(&e, 4, VTDP_TD_QCTRL_PASID_EN, pasids[2], T_VA + 0x1000, 1);
+    g_assert_cmphex(r.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_DMA_FAULT);
+    g_assert_true(r.fault_info & VTDP_TD_FI_PASID);
+    g_assert_true(r.fault_info & VTDP_TD_FI_WRITE);
+    g_assert_cmphex(r.fault_addr, ==, T_VA + 0x1000);
+    g_assert_true(r.qstatus & VTDP_TD_QSTATUS_HALTED);
+    hi = frcd(&e, 0, true);
+    g_assert_true(hi & VTDP_FRCD_HI_F);
+    g_assert_true(hi & VTDP_FRCD_HI_PP);
+    g_assert_cmphex(VTDP_FRCD_HI_PV(hi), ==, pasids[2]);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_SS_NOT_PRESENT);
+    g_assert_cmphex(VTDP_FRCD_HI_SID(hi), ==, e.sid);
+    g_assert_false(hi & VTDP_FRCD_HI_T1);
+    g_assert_cmphex(frcd(&e, 0, false), ==, T_VA + 0x1000);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_MSI), ==, T_MSI_DATA);
+    out = qtest_hmp(e.t.qts, "info vtdp-faults");
+    g_assert_nonnull(strstr(out, "0xfffff"));
+    env_stop(&e);
+}
+
+/*
+ * Tagged requests the endpoint may not issue fail there (MEMTX access
+ * error, no IOMMU fault); a PASID beyond the IOMMU's pasid-bits faults in
+ * the IOMMU; privileged requests need Privileged Mode Enable and SRE.
+ */
+static void test_pasid_refused(void)
+{
+    Env e;
+    TdResult r;
+    uint64_t l4, hi;
+
+    env_start(&e, "pasid-bits=8", NULL);
+    l4 = env_alloc(&e, 1);
+    ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, 5, 3, l4, 0);
+
+    /* PASID Enable clear in the capability */
+    td_pasid_ctrl(&e, 0);
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, 5, T_VA, 1);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_true(r.fault_info & VTDP_TD_FI_PASID);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(r.fault_info), ==, MEMTX_ACCESS_ERROR);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    td_pasid_ctrl(&e, PCI_PASID_CTRL_ENABLE);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, 5, T_VA, 2));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 2);
+
+    /* Privileged queue: refused without Privileged Mode Enable ... */
+    r = td_imm(&e, 1, VTDP_TD_QCTRL_PASID_EN | VTDP_TD_QCTRL_PRIV, 5, T_VA, 3);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(r.fault_info), ==, MEMTX_ACCESS_ERROR);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    /* ... a fault in the IOMMU while the PASID entry's SRE is clear ... */
+    td_pasid_ctrl(&e, PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_PRIV);
+    r = td_imm(&e, 1, VTDP_TD_QCTRL_PASID_EN | VTDP_TD_QCTRL_PRIV, 5, T_VA, 3);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    hi = frcd(&e, 0, true);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_PTE_SRE_CLEAR);
+    g_assert_true(hi & VTDP_FRCD_HI_PRIV);
+    g_assert_cmphex(VTDP_FRCD_HI_PV(hi), ==, 5);
+    frcd_clear(&e, 0);
+    /* ... and translated in a PASID whose entry has SRE set */
+    set_pe_ss(&e, 6, 3, l4, VTDP_PE2_SRE);
+    g_assert_true(td_imm_ok(&e, 1, VTDP_TD_QCTRL_PASID_EN |
+                            VTDP_TD_QCTRL_PRIV, 6, T_VA, 4));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 4);
+
+    /* The endpoint has 20-bit PASIDs, the IOMMU 8: PASID too large */
+    r = td_imm(&e, 2, VTDP_TD_QCTRL_PASID_EN, 0x100, T_VA, 5);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(r.fault_info), !=, MEMTX_ACCESS_ERROR);
+    hi = frcd(&e, 1, true);
+    g_assert_true(hi & VTDP_FRCD_HI_F);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_PASID_TOO_LARGE);
+    g_assert_cmphex(VTDP_FRCD_HI_PV(hi), ==, 0x100);
+    env_stop(&e);
+}
+
+/* Without an IOMMU a PASID-tagged request has nowhere to go. */
+static void test_pasid_no_iommu(void)
+{
+    QTestState *qts = qtest_init("-M q35 -nodefaults "
+                                 "-device vtdp-testdev,addr=05.0");
+    QPCIBus *bus = qpci_new_pc(qts, NULL);
+    Env e = { .t.qts = qts, .t.bus = bus, .sid = QPCI_DEVFN(5, 0) };
+    TdResult r;
+
+    e.td = qpci_device_find(bus, e.sid);
+    g_assert(e.td);
+    qpci_device_enable(e.td);
+    e.tdbar = qpci_iomap(e.td, VTDP_TESTDEV_REG_BAR, NULL);
+    ecam_enable(qts, bus);
+    e.pasid_cap = find_ext_cap(qts, e.sid, PCI_EXT_CAP_ID_PASID);
+    g_assert_cmphex(e.pasid_cap, !=, 0);
+    td_pasid_ctrl(&e, PCI_PASID_CTRL_ENABLE);
+
+    qtest_writeq(qts, T_DATA(0), 0);
+    g_assert_true(td_imm_ok(&e, 0, 0, 0, T_DATA(0), 0x11));
+    g_assert_cmphex(qtest_readq(qts, T_DATA(0)), ==, 0x11);
+    r = td_imm(&e, 1, VTDP_TD_QCTRL_PASID_EN, 1, T_DATA(0), 0x22);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_true(r.fault_info & VTDP_TD_FI_PASID);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(r.fault_info), ==, MEMTX_ACCESS_ERROR);
+    g_assert_cmphex(qtest_readq(qts, T_DATA(0)), ==, 0x11);
+
+    g_free(e.td);
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Queued invalidation                                                     */
+
+#define IQ_SLOTS        256             /* QS 0: one 4 KiB page */
+
+#define D_CC(g, did, sid, fm)   (VTDP_INV_TYPE_CC | (g) |               \
+                                 (uint64_t)(did) << 16 |                \
+                                 (uint64_t)(sid) << 32 |                \
+                                 (uint64_t)(fm) << 48)
+#define D_IOTLB(g, did)         (VTDP_INV_TYPE_IOTLB | (g) |            \
+                                 VTDP_INV_IOTLB_DR | VTDP_INV_IOTLB_DW | \
+                                 (uint64_t)(did) << 16)
+#define D_PIOTLB(g, did, pasid) (VTDP_INV_TYPE_PIOTLB | (g) |           \
+                                 (uint64_t)(did) << 16 |                \
+                                 (uint64_t)(pasid) << 32)
+#define D_PC(g, did, pasid)     (VTDP_INV_TYPE_PC | (g) |               \
+                                 (uint64_t)(did) << 16 |                \
+                                 (uint64_t)(pasid) << 32)
+#define D_WAIT(flags, data)     (VTDP_INV_TYPE_WAIT | (flags) |         \
+                                 (uint64_t)(data) << 32)
+
+/* GCMD write that keeps the other persistent enables as they are. */
+static void gcmd_set(Env *e, uint32_t bit, bool on)
+{
+    uint32_t keep = rd32(&e->t, VTDP_REG_GSTS) &
+                    (VTDP_GSTS_TES | VTDP_GSTS_QIES);
+
+    wr32(&e->t, VTDP_REG_GCMD, on ? keep | bit : keep & ~bit);
+}
+
+static void qi_enable(Env *e, bool dw)
+{
+    gcmd_set(e, VTDP_GCMD_QIE, false);
+    qtest_memset(e->t.qts, T_IQ, 0, 0x1000);
+    wr64(&e->t, VTDP_REG_IQT, 0);
+    wr64(&e->t, VTDP_REG_IQA, T_IQ | (dw ? VTDP_IQA_DW : 0));
+    gcmd_set(e, VTDP_GCMD_QIE, true);
+    g_assert_true(rd32(&e->t, VTDP_REG_GSTS) & VTDP_GSTS_QIES);
+    g_assert_true(rd32(&e->t, VTDP_REG_GSTS) & VTDP_GSTS_TES);
+    g_assert_cmphex(rd64(&e->t, VTDP_REG_IQH), ==, 0);
+    e->iq_tail = 0;
+    e->iq_dw = dw;
+}
+
+/* Write a descriptor at the tail (upper half zero in 256-bit mode). */
+static uint64_t qi_put(Env *e, uint64_t lo, uint64_t hi)
+{
+    uint64_t a = T_IQ + e->iq_tail * 16ULL;
+
+    qtest_writeq(e->t.qts, a, lo);
+    qtest_writeq(e->t.qts, a + 8, hi);
+    if (e->iq_dw) {
+        qtest_writeq(e->t.qts, a + 16, 0);
+        qtest_writeq(e->t.qts, a + 24, 0);
+    }
+    e->iq_tail = (e->iq_tail + (e->iq_dw ? 2 : 1)) % IQ_SLOTS;
+    return a;
+}
+
+static void qi_kick(Env *e)
+{
+    wr64(&e->t, VTDP_REG_IQT, (uint64_t)e->iq_tail << VTDP_IQ_INDEX_SHIFT);
+}
+
+/* Submit one descriptor; the queue must consume it without error. */
+static void qi_run(Env *e, uint64_t lo, uint64_t hi)
+{
+    qi_put(e, lo, hi);
+    qi_kick(e);
+    g_assert_cmphex(rd32(&e->t, VTDP_REG_FSTS) & VTDP_FSTS_IQE, ==, 0);
+    g_assert_cmphex(rd64(&e->t, VTDP_REG_IQH), ==,
+                    (uint64_t)e->iq_tail << VTDP_IQ_INDEX_SHIFT);
+}
+
+/* Every descriptor type is accepted; wait descriptors write and signal. */
+static void test_qi_descriptors(void)
+{
+    Env e;
+    uint32_t iqh;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, false);
+
+    qi_run(&e, D_CC(VTDP_INV_CC_GLOBAL, 0, 0, 0), 0);
+    qi_run(&e, D_CC(VTDP_INV_CC_DOMAIN, 1, 0, 0), 0);
+    qi_run(&e, D_CC(VTDP_INV_CC_DEVICE, 0, e.sid, 0), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_DOMAIN, 1, 0), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_PASID, 1, 7), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_DOMAIN, 1), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_PAGE, 1), T_VA | 2);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, 1, 7), 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_PAGE, 1, 7), T_VA | 1);
+    qi_run(&e, VTDP_INV_TYPE_DEVTLB | (uint64_t)e.sid << 32, T_VA);
+    qi_run(&e, VTDP_INV_TYPE_PDEVTLB | (uint64_t)e.sid << 16, T_VA);
+    qi_run(&e, VTDP_INV_TYPE_IEC, 0);
+
+    /* Wait: status write (with fence) */
+    qtest_writel(e.t.qts, T_STATUS, 0);
+    qi_run(&e, D_WAIT(VTDP_INV_WAIT_SW | VTDP_INV_WAIT_FN, 0x5a5a5a5a),
+           T_STATUS);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_STATUS), ==, 0x5a5a5a5a);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_ICS), ==, 0);
+
+    /* Wait: completion interrupt; none more while IWC is still set */
+    qi_run(&e, D_WAIT(VTDP_INV_WAIT_IF, 0), 0);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_ICS), ==, VTDP_ICS_IWC);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_MSI_INV), ==, T_MSI_INV_DATA);
+    qtest_writel(e.t.qts, T_MSI_INV, 0);
+    qi_run(&e, D_WAIT(VTDP_INV_WAIT_IF, 0), 0);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_MSI_INV), ==, 0);
+
+    /* Masked: IP is set instead, and the unmask sends the interrupt */
+    wr32(&e.t, VTDP_REG_ICS, VTDP_ICS_IWC);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_ICS), ==, 0);
+    wr32(&e.t, VTDP_REG_IECTL, VTDP_IECTL_IM);
+    qi_run(&e, D_WAIT(VTDP_INV_WAIT_IF, 0), 0);
+    g_assert_true(rd32(&e.t, VTDP_REG_IECTL) & VTDP_IECTL_IP);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_MSI_INV), ==, 0);
+    wr32(&e.t, VTDP_REG_IECTL, 0);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_MSI_INV), ==, T_MSI_INV_DATA);
+    g_assert_false(rd32(&e.t, VTDP_REG_IECTL) & VTDP_IECTL_IP);
+
+    /* The invalidations changed nothing that was not cached: DMA works */
+    g_assert_true(td_imm_ok(&e, 0, 0, 0, T_DATA(0), 0x77));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 0x77);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    env_stop(&e);
+}
+
+/*
+ * A bad descriptor stops the queue on itself with IQE and a fault event;
+ * nothing behind it runs until software fixes it and clears IQE.
+ */
+static void test_qi_errors(void)
+{
+    static const uint64_t bad[][2] = {
+        { 0x9, 0 },                                         /* no such type */
+        { D_CC(0, 0, 0, 0), 0 },                            /* CC, G = 0 */
+        { D_IOTLB(VTDP_INV_IOTLB_PAGE, 1), T_VA | 19 },     /* AM > MAMV */
+        { D_PIOTLB(0, 1, 1), 0 },                           /* PIOTLB G = 0 */
+        { D_PC(2ULL << 4, 1, 1), 0 },                       /* PC G = 2 */
+        { D_WAIT(1ULL << 8, 0), 0 },                        /* reserved bit */
+        { D_WAIT(VTDP_INV_WAIT_SW, 0), T_STATUS | 1 },      /* unaligned */
+    };
+    Env e;
+    unsigned int i;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, false);
+    for (i = 0; i < ARRAY_SIZE(bad); i++) {
+        uint32_t at = e.iq_tail;
+        uint64_t a;
+
+        qtest_writel(e.t.qts, T_MSI, 0);
+        qtest_writel(e.t.qts, T_STATUS, 0);
+        a = qi_put(&e, bad[i][0], bad[i][1]);
+        qi_put(&e, D_WAIT(VTDP_INV_WAIT_SW, 0x99), T_STATUS);
+        qi_kick(&e);
+        g_test_message("bad descriptor %u", i);
+        g_assert_true(rd32(&e.t, VTDP_REG_FSTS) & VTDP_FSTS_IQE);
+        g_assert_cmphex(VTDP_IQERCD_IQEI(rd64(&e.t, VTDP_REG_IQERCD)), ==,
+                        VTDP_IQEI_DESC_TYPE);
+        g_assert_cmphex(rd64(&e.t, VTDP_REG_IQH), ==,
+                        (uint64_t)at << VTDP_IQ_INDEX_SHIFT);
+        g_assert_cmphex(qtest_readl(e.t.qts, T_STATUS), ==, 0);
+        g_assert_cmphex(qtest_readl(e.t.qts, T_MSI), ==, T_MSI_DATA);
+        /* a new tail does not restart the queue while IQE is set */
+        qi_kick(&e);
+        g_assert_cmphex(qtest_readl(e.t.qts, T_STATUS), ==, 0);
+
+        /* Fixed (a plain wait) and IQE cleared: the queue goes on. */
+        qtest_writeq(e.t.qts, a, D_WAIT(0, 0));
+        qtest_writeq(e.t.qts, a + 8, 0);
+        wr32(&e.t, VTDP_REG_FSTS, VTDP_FSTS_IQE);
+        g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+        qi_kick(&e);
+        g_assert_cmphex(qtest_readl(e.t.qts, T_STATUS), ==, 0x99);
+        g_assert_cmphex(rd64(&e.t, VTDP_REG_IQH), ==,
+                        (uint64_t)e.iq_tail << VTDP_IQ_INDEX_SHIFT);
+    }
+
+    /* A tail beyond the queue */
+    wr64(&e.t, VTDP_REG_IQT, (uint64_t)(IQ_SLOTS + 4) << VTDP_IQ_INDEX_SHIFT);
+    g_assert_true(rd32(&e.t, VTDP_REG_FSTS) & VTDP_FSTS_IQE);
+    g_assert_cmphex(VTDP_IQERCD_IQEI(rd64(&e.t, VTDP_REG_IQERCD)), ==,
+                    VTDP_IQEI_TAIL);
+    env_stop(&e);
+}
+
+/* 256-bit descriptors: the same types, the upper half must be zero. */
+static void test_qi_256bit(void)
+{
+    Env e;
+    uint64_t a;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, true);
+    qtest_writel(e.t.qts, T_STATUS, 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, 1, 7), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    qi_run(&e, D_WAIT(VTDP_INV_WAIT_SW, 0x256), T_STATUS);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_STATUS), ==, 0x256);
+    g_assert_cmphex(rd64(&e.t, VTDP_REG_IQH), ==, 6 << VTDP_IQ_INDEX_SHIFT);
+
+    /* non-zero upper half */
+    a = qi_put(&e, D_WAIT(VTDP_INV_WAIT_SW, 0x257), T_STATUS);
+    qtest_writeq(e.t.qts, a + 16, 1);
+    qi_kick(&e);
+    g_assert_true(rd32(&e.t, VTDP_REG_FSTS) & VTDP_FSTS_IQE);
+    g_assert_cmphex(qtest_readl(e.t.qts, T_STATUS), ==, 0x256);
+    wr32(&e.t, VTDP_REG_FSTS, VTDP_FSTS_IQE);
+
+    /* a tail in the middle of a 256-bit descriptor */
+    wr64(&e.t, VTDP_REG_IQT, 9 << VTDP_IQ_INDEX_SHIFT);
+    g_assert_true(rd32(&e.t, VTDP_REG_FSTS) & VTDP_FSTS_IQE);
+    g_assert_cmphex(VTDP_IQERCD_IQEI(rd64(&e.t, VTDP_REG_IQERCD)), ==,
+                    VTDP_IQEI_TAIL);
+
+    /* disabling QI resets the head */
+    gcmd_set(&e, VTDP_GCMD_QIE, false);
+    g_assert_false(rd32(&e.t, VTDP_REG_GSTS) & VTDP_GSTS_QIES);
+    g_assert_cmphex(rd64(&e.t, VTDP_REG_IQH), ==, 0);
+    env_stop(&e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Cache scope: a stale entry lives until exactly the right invalidation  */
+
+#define SCOPE_PASID     9
+#define SCOPE_DID       4
+
+/* Tagged write of @v to T_VA: did it land in T_DATA(@page)? */
+static void expect_page(Env *e, uint64_t v, unsigned int page)
+{
+    g_assert_true(td_imm_ok(e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA, v));
+    g_assert_cmphex(qtest_readq(e->t.qts, T_DATA(page)), ==, v);
+    g_assert_cmphex(qtest_readq(e->t.qts, T_DATA(!page)), !=, v);
+}
+
+static void test_iotlb_scope(void)
+{
+    Env e;
+    uint64_t l4, leaf;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, false);
+    l4 = env_alloc(&e, 1);
+    leaf = ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, l4, 0);
+    expect_page(&e, 1, 0);
+
+    /* Retarget the page: the cached translation stays in effect ... */
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    expect_page(&e, 2, 0);
+    /* ... through every invalidation that does not cover it ... */
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_DOMAIN, SCOPE_DID + 1), 0);
+    expect_page(&e, 3, 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_PAGE, SCOPE_DID), T_VA + 0x1000);
+    expect_page(&e, 4, 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_PAGE, SCOPE_DID), (T_VA + 0x2000) | 1);
+    expect_page(&e, 5, 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, SCOPE_DID,
+                        SCOPE_PASID + 1), 0);
+    expect_page(&e, 6, 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, SCOPE_DID + 1,
+                        SCOPE_PASID), 0);
+    expect_page(&e, 7, 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_PAGE, SCOPE_DID, SCOPE_PASID),
+           T_VA + 0x1000);
+    expect_page(&e, 8, 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    qi_run(&e, D_CC(VTDP_INV_CC_GLOBAL, 0, 0, 0), 0);
+    qi_run(&e, VTDP_INV_TYPE_DEVTLB | (uint64_t)e.sid << 32, T_VA);
+    expect_page(&e, 9, 0);
+    /* ... and not after the one that does */
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_PAGE, SCOPE_DID, SCOPE_PASID), T_VA);
+    expect_page(&e, 10, 1);
+
+    /* Page-selective with an address mask covering the page */
+    qtest_writeq(e.t.qts, leaf, T_DATA(0) | T_SS_RW);
+    expect_page(&e, 11, 1);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_PAGE, SCOPE_DID), (T_VA + 0x3000) | 2);
+    expect_page(&e, 12, 0);
+
+    /* Domain-selective */
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    expect_page(&e, 13, 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_DOMAIN, SCOPE_DID), 0);
+    expect_page(&e, 14, 1);
+
+    /* All PASIDs of a domain ... */
+    qtest_writeq(e.t.qts, leaf, T_DATA(0) | T_SS_RW);
+    expect_page(&e, 15, 1);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, SCOPE_DID, SCOPE_PASID),
+           0);
+    expect_page(&e, 16, 0);
+
+    /* ... and global */
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    expect_page(&e, 17, 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 18, 1);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    env_stop(&e);
+}
+
+static void test_context_pasid_cache_scope(void)
+{
+    Env e;
+    uint64_t la, lb, hi;
+    TdResult r;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, false);
+    la = env_alloc(&e, 1);
+    lb = env_alloc(&e, 1);
+    ss_map(&e, la, T_VA, T_DATA(0), T_SS_RW);
+    ss_map(&e, lb, T_VA, T_DATA(1), T_SS_RW);
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, la, 0);
+    expect_page(&e, 1, 0);
+
+    /*
+     * PASID cache: the PASID entry now points at table B; with the IOTLB
+     * flushed each time, the cached entry (table A) stays in effect until
+     * the PASID-cache invalidation that covers it.
+     */
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, lb, 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, SCOPE_DID, SCOPE_PASID),
+           0);
+    expect_page(&e, 2, 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_PASID, SCOPE_DID, SCOPE_PASID + 1), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_PASID, SCOPE_DID + 1, SCOPE_PASID), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_DOMAIN, SCOPE_DID + 1, 0), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 3, 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_PASID, SCOPE_DID, SCOPE_PASID), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 4, 1);
+
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, la, 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 5, 1);
+    qi_run(&e, D_PC(VTDP_INV_PC_DOMAIN, SCOPE_DID, 0), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 6, 0);
+
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, lb, 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 7, 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 8, 1);
+
+    /*
+     * Context cache: with PASIDE cleared in the context entry, tagged
+     * requests go on until the device's context entry is invalidated
+     * (device-selective, function mask honoured).
+     */
+    qtest_writeq(e.t.qts, ctx_addr(&e), ctx_default(&e) & ~VTDP_CTX_PASIDE);
+    expect_page(&e, 9, 1);
+    qi_run(&e, D_CC(VTDP_INV_CC_DEVICE, 0, e.sid + 1, 0), 0);
+    qi_run(&e, D_CC(VTDP_INV_CC_DEVICE, 0, e.sid | 4, 0), 0);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    expect_page(&e, 10, 1);
+    /* function mask 1 ignores function bit 2: covers function 0 too */
+    qi_run(&e, D_CC(VTDP_INV_CC_DEVICE, 0, e.sid | 4, 1), 0);
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID, T_VA, 11);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    hi = frcd(&e, 0, true);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_CTX_INVALID);
+    frcd_clear(&e, 0);
+
+    /* restored in memory, but the cached copy still says PASIDE = 0 */
+    qtest_writeq(e.t.qts, ctx_addr(&e), ctx_default(&e));
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID, T_VA, 12);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    qi_run(&e, D_CC(VTDP_INV_CC_DOMAIN, 0, 0, 0), 0);
+    expect_page(&e, 13, 1);
+    env_stop(&e);
+}
+
+/* Register-based invalidation (queued invalidation off). */
+static void test_register_invalidation(void)
+{
+    Env e;
+    uint64_t l4, leaf, v;
+    TdResult r;
+
+    env_start(&e, NULL, NULL);
+    l4 = env_alloc(&e, 1);
+    leaf = ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, l4, 0);
+    expect_page(&e, 1, 0);
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    expect_page(&e, 2, 0);
+
+    /* page-selective for another domain: stale */
+    wr64(&e.t, VTDP_REG_IVA, T_VA);
+    wr64(&e.t, VTDP_REG_IOTLB, VTDP_IOTLB_IVT | VTDP_IOTLB_PAGE |
+         (uint64_t)(SCOPE_DID + 1) << VTDP_IOTLB_DID_SHIFT);
+    v = rd64(&e.t, VTDP_REG_IOTLB);
+    g_assert_false(v & VTDP_IOTLB_IVT);                 /* done */
+    g_assert_cmphex((v >> VTDP_IOTLB_IAIG_SHIFT) & 3, ==, 3);
+    expect_page(&e, 3, 0);
+    /* another page of the domain: stale */
+    wr64(&e.t, VTDP_REG_IVA, T_VA + 0x1000);
+    wr64(&e.t, VTDP_REG_IOTLB, VTDP_IOTLB_IVT | VTDP_IOTLB_PAGE |
+         (uint64_t)SCOPE_DID << VTDP_IOTLB_DID_SHIFT);
+    expect_page(&e, 4, 0);
+    /* the page */
+    wr64(&e.t, VTDP_REG_IVA, T_VA);
+    wr64(&e.t, VTDP_REG_IOTLB, VTDP_IOTLB_IVT | VTDP_IOTLB_PAGE |
+         (uint64_t)SCOPE_DID << VTDP_IOTLB_DID_SHIFT);
+    expect_page(&e, 5, 1);
+
+    /* domain-selective, written as two 32-bit halves (high half last) */
+    qtest_writeq(e.t.qts, leaf, T_DATA(0) | T_SS_RW);
+    expect_page(&e, 6, 1);
+    v = VTDP_IOTLB_IVT | VTDP_IOTLB_DOMAIN |
+        (uint64_t)SCOPE_DID << VTDP_IOTLB_DID_SHIFT;
+    wr32(&e.t, VTDP_REG_IOTLB, (uint32_t)v);
+    wr32(&e.t, VTDP_REG_IOTLB + 4, v >> 32);
+    expect_page(&e, 7, 0);
+
+    /* global */
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    expect_page(&e, 8, 0);
+    wr64(&e.t, VTDP_REG_IOTLB, VTDP_IOTLB_IVT | VTDP_IOTLB_GLOBAL);
+    expect_page(&e, 9, 1);
+
+    /* Context command: device-selective for another device, then ours */
+    qtest_writeq(e.t.qts, ctx_addr(&e), ctx_default(&e) & ~VTDP_CTX_PASIDE);
+    wr64(&e.t, VTDP_REG_CCMD, VTDP_CCMD_ICC | VTDP_CCMD_DEVICE |
+         (uint64_t)(e.sid + 1) << 16);
+    g_assert_false(rd64(&e.t, VTDP_REG_CCMD) & VTDP_CCMD_ICC);
+    expect_page(&e, 10, 1);
+    wr64(&e.t, VTDP_REG_CCMD, VTDP_CCMD_ICC | VTDP_CCMD_DEVICE |
+         (uint64_t)e.sid << 16);
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID, T_VA, 11);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(frcd(&e, 0, true)), ==,
+                    VTDP_FR_SM_CTX_INVALID);
+    env_stop(&e);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fault recording registers                                               */
+
+#define FAULT_PASID     3
+
+/* A tagged write to an unmapped page @n: one SS-not-present fault. */
+static void fault_dma(Env *e, unsigned int n)
+{
+    TdResult r = td_imm(e, 0, VTDP_TD_QCTRL_PASID_EN, FAULT_PASID,
+                        T_DATA(n), n);
+
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_cmphex(r.fault_addr, ==, T_DATA(n));
+}
+
+static uint32_t msi_taken(Env *e)
+{
+    uint32_t v = qtest_readl(e->t.qts, T_MSI);
+
+    qtest_writel(e->t.qts, T_MSI, 0);
+    return v;
+}
+
+/*
+ * nfr = 2: F/PPF/FRI as records fill, PFO on overflow (and no recording
+ * until it is cleared, even with a record free again), only F writable,
+ * the fault event with IM/IP, and the counters.
+ */
+static void test_fault_registers(void)
+{
+    Env e;
+    g_autofree char *out = NULL;
+
+    env_start(&e, "nfr=2", NULL);
+    g_assert_cmpint(VTDP_CAP_NFR(rd64(&e.t, VTDP_REG_CAP)), ==, 2);
+    set_pe_ss(&e, FAULT_PASID, 2, env_alloc(&e, 1), 0);
+    msi_taken(&e);
+
+    fault_dma(&e, 0);
+    g_assert_true(frcd(&e, 0, true) & VTDP_FRCD_HI_F);
+    g_assert_cmphex(frcd(&e, 0, false), ==, T_DATA(0));
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF);
+    g_assert_cmphex(msi_taken(&e), ==, T_MSI_DATA);
+
+    /* second record; PPF was already set: no new event; FRI = oldest */
+    fault_dma(&e, 1);
+    g_assert_true(frcd(&e, 1, true) & VTDP_FRCD_HI_F);
+    g_assert_cmphex(frcd(&e, 1, false), ==, T_DATA(1));
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF);
+    g_assert_cmphex(msi_taken(&e), ==, 0);
+
+    /* overflow: PFO, event, the records keep the first two faults */
+    fault_dma(&e, 2);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==,
+                    VTDP_FSTS_PPF | VTDP_FSTS_PFO);
+    g_assert_cmphex(frcd(&e, 0, false), ==, T_DATA(0));
+    g_assert_cmphex(frcd(&e, 1, false), ==, T_DATA(1));
+    g_assert_cmphex(msi_taken(&e), ==, T_MSI_DATA);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_DROPPED), ==, 1);
+
+    /* record 0 handled: FRI moves on; PFO still blocks recording */
+    wr64(&e.t, VTDP_REG_FRCD_BASE + 8, 0);              /* F not written */
+    g_assert_true(frcd(&e, 0, true) & VTDP_FRCD_HI_F);
+    frcd_clear(&e, 0);
+    g_assert_false(frcd(&e, 0, true) & VTDP_FRCD_HI_F);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF |
+                    VTDP_FSTS_PFO | (1 << VTDP_FSTS_FRI_SHIFT));
+    fault_dma(&e, 3);
+    g_assert_false(frcd(&e, 0, true) & VTDP_FRCD_HI_F);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_DROPPED), ==, 2);
+    g_assert_cmphex(msi_taken(&e), ==, 0);
+
+    /* PFO cleared (RW1C): the next fault fills the free record 0 */
+    wr32(&e.t, VTDP_REG_FSTS, VTDP_FSTS_PFO);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==,
+                    VTDP_FSTS_PPF | (1 << VTDP_FSTS_FRI_SHIFT));
+    fault_dma(&e, 4);
+    g_assert_cmphex(frcd(&e, 0, false), ==, T_DATA(4));
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==,
+                    VTDP_FSTS_PPF | (1 << VTDP_FSTS_FRI_SHIFT));
+    g_assert_cmphex(msi_taken(&e), ==, 0);
+    frcd_clear(&e, 1);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF);
+    frcd_clear(&e, 0);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+
+    /* masked: IP instead of the interrupt; unmasking sends it */
+    wr32(&e.t, VTDP_REG_FECTL, VTDP_FECTL_IM);
+    fault_dma(&e, 5);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FECTL), ==,
+                    VTDP_FECTL_IM | VTDP_FECTL_IP);
+    g_assert_cmphex(msi_taken(&e), ==, 0);
+    wr32(&e.t, VTDP_REG_FECTL, 0);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FECTL), ==, 0);
+    g_assert_cmphex(msi_taken(&e), ==, T_MSI_DATA);
+    frcd_clear(&e, 1);
+
+    /* masked, and handled before unmasking: IP clears, no interrupt */
+    wr32(&e.t, VTDP_REG_FECTL, VTDP_FECTL_IM);
+    fault_dma(&e, 6);
+    g_assert_true(rd32(&e.t, VTDP_REG_FECTL) & VTDP_FECTL_IP);
+    g_assert_true(frcd(&e, 0, true) & VTDP_FRCD_HI_F);
+    frcd_clear(&e, 0);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FECTL), ==, VTDP_FECTL_IM);
+    wr32(&e.t, VTDP_REG_FECTL, 0);
+    g_assert_cmphex(msi_taken(&e), ==, 0);
+
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_RECORDED), ==, 5);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_DROPPED), ==, 2);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_SUPPRESSED), ==, 0);
+    out = qtest_hmp(e.t.qts, "info vtdp-faults");
+    g_assert_nonnull(strstr(out, "recorded 5, suppressed 0, dropped 2"));
+    g_assert_true(g_regex_match_simple("0x79 .* dropped\\s*$", out,
+                                       G_REGEX_MULTILINE, 0));
+    env_stop(&e);
+}
+
+/* FPD in the context entry, the PASID directory entry and the PASID entry. */
+static void test_fault_fpd(void)
+{
+    Env e;
+    uint64_t pdir_ent = 0, pe;
+    g_autofree char *out = NULL;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, false);
+    set_pe_ss(&e, FAULT_PASID, 2, env_alloc(&e, 1), 0);
+    pe = pe_addr(&e, FAULT_PASID);
+    pdir_ent = e.pdir + VTDP_PASID_DIR_INDEX(FAULT_PASID) * 8;
+    msi_taken(&e);
+
+    qtest_writeq(e.t.qts, ctx_addr(&e), ctx_default(&e) | VTDP_CTX_FPD);
+    qi_run(&e, D_CC(VTDP_INV_CC_GLOBAL, 0, 0, 0), 0);
+    fault_dma(&e, 0);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_SUPPRESSED), ==, 1);
+    qtest_writeq(e.t.qts, ctx_addr(&e), ctx_default(&e));
+    qi_run(&e, D_CC(VTDP_INV_CC_GLOBAL, 0, 0, 0), 0);
+
+    qtest_writeq(e.t.qts, pdir_ent,
+                 qtest_readq(e.t.qts, pdir_ent) | VTDP_PDIR_FPD);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    fault_dma(&e, 1);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_SUPPRESSED), ==, 2);
+    qtest_writeq(e.t.qts, pdir_ent,
+                 qtest_readq(e.t.qts, pdir_ent) & ~VTDP_PDIR_FPD);
+
+    qtest_writeq(e.t.qts, pe, qtest_readq(e.t.qts, pe) | VTDP_PE0_FPD);
+    qi_run(&e, D_PC(VTDP_INV_PC_GLOBAL, 0, 0), 0);
+    fault_dma(&e, 2);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_SUPPRESSED), ==, 3);
+
+    /* nothing reached the recording registers or the interrupt */
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    g_assert_false(frcd(&e, 0, true) & VTDP_FRCD_HI_F);
+    g_assert_cmphex(msi_taken(&e), ==, 0);
+
+    /* FPD cleared: recorded again */
+    qtest_writeq(e.t.qts, pe, qtest_readq(e.t.qts, pe) & ~VTDP_PE0_FPD);
+    qi_run(&e, D_PC(VTDP_INV_PC_PASID, 2, FAULT_PASID), 0);
+    fault_dma(&e, 3);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF);
+    g_assert_cmphex(msi_taken(&e), ==, T_MSI_DATA);
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_RECORDED), ==, 1);
+    out = qtest_hmp(e.t.qts, "info vtdp-faults");
+    g_assert_nonnull(strstr(out, "recorded 1, suppressed 3, dropped 0"));
+    g_assert_true(g_regex_match_simple("0x79 .* suppressed\\s*$", out,
+                                       G_REGEX_MULTILINE, 0));
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -428,5 +1498,18 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/dma-fault-and-passthrough",
                    test_dma_fault_and_passthrough);
     qtest_add_func("/vtdp-iommu/dma-second-stage", test_dma_second_stage);
+    qtest_add_func("/vtdp-iommu/pasid-dma", test_pasid_dma);
+    qtest_add_func("/vtdp-iommu/pasid-refused", test_pasid_refused);
+    qtest_add_func("/vtdp-iommu/pasid-no-iommu", test_pasid_no_iommu);
+    qtest_add_func("/vtdp-iommu/qi-descriptors", test_qi_descriptors);
+    qtest_add_func("/vtdp-iommu/qi-errors", test_qi_errors);
+    qtest_add_func("/vtdp-iommu/qi-256bit", test_qi_256bit);
+    qtest_add_func("/vtdp-iommu/iotlb-scope", test_iotlb_scope);
+    qtest_add_func("/vtdp-iommu/context-pasid-cache-scope",
+                   test_context_pasid_cache_scope);
+    qtest_add_func("/vtdp-iommu/register-invalidation",
+                   test_register_invalidation);
+    qtest_add_func("/vtdp-iommu/fault-registers", test_fault_registers);
+    qtest_add_func("/vtdp-iommu/fault-fpd", test_fault_fpd);
     return g_test_run();
 }

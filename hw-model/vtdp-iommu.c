@@ -583,14 +583,76 @@ static const Property vtdp_iommu_properties[] = {
                        4096),
 };
 
+static int vtdp_iommu_post_load(void *opaque, int version_id)
+{
+    VTDPIOMMUState *s = opaque;
+
+    if (vtdp_iommu_enter(s)) {
+        s->last_fault.valid = false;
+        vtdp_core_post_load(&s->core);
+        vtdp_iommu_leave(s);
+    }
+    return 0;
+}
+
+#define VMSTATE_CORE_U32(f) VMSTATE_UINT32(core.f, VTDPIOMMUState)
+#define VMSTATE_CORE_U64(f) VMSTATE_UINT64(core.f, VTDPIOMMUState)
+
 /*
- * The core's registers are public and could be described field by field,
- * but its caches and the in-flight invalidation queue state are not yet:
- * refuse migration rather than migrate half a device.
+ * Everything the guest can observe: the register file (fault recording
+ * registers included; queued invalidation is processed synchronously, so
+ * IQH/IQT are the whole queue state) and the statistics behind the
+ * counter registers.  CAP and ECAP encode the configuration, which must
+ * match.  The translation caches are not migrated (an empty cache is
+ * always correct), nor is the host-side fault log, which restarts empty.
  */
 static const VMStateDescription vtdp_iommu_vmstate = {
     .name = TYPE_VTDP_IOMMU,
-    .unmigratable = 1,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = vtdp_iommu_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, VTDPIOMMUState),
+        VMSTATE_MSIX(parent_obj, VTDPIOMMUState),
+        VMSTATE_UINT64_EQUAL(core.cap, VTDPIOMMUState,
+                             "vtdp-iommu: source and destination "
+                             "properties differ (CAP)"),
+        VMSTATE_UINT64_EQUAL(core.ecap, VTDPIOMMUState,
+                             "vtdp-iommu: source and destination "
+                             "properties differ (ECAP)"),
+        VMSTATE_CORE_U32(gsts),
+        VMSTATE_CORE_U64(rtaddr),
+        VMSTATE_CORE_U64(rtaddr_active),
+        VMSTATE_CORE_U64(ccmd),
+        VMSTATE_CORE_U32(fsts),
+        VMSTATE_CORE_U32(fectl),
+        VMSTATE_CORE_U64(iqh),
+        VMSTATE_CORE_U64(iqt),
+        VMSTATE_CORE_U64(iqa),
+        VMSTATE_CORE_U32(ics),
+        VMSTATE_CORE_U32(iectl),
+        VMSTATE_CORE_U64(iqercd),
+        VMSTATE_CORE_U64(iva),
+        VMSTATE_CORE_U64(iotlb_reg),
+        VMSTATE_UINT64_2DARRAY(core.frcd, VTDPIOMMUState, VTDP_FRCD_MAX, 2),
+        VMSTATE_CORE_U32(frcd_next),
+        VMSTATE_CORE_U64(stats.translations),
+        VMSTATE_CORE_U64(stats.iotlb_hits),
+        VMSTATE_CORE_U64(stats.iotlb_misses),
+        VMSTATE_CORE_U64(stats.iotlb_evictions),
+        VMSTATE_CORE_U64(stats.faults_recorded),
+        VMSTATE_CORE_U64(stats.faults_suppressed),
+        VMSTATE_CORE_U64(stats.faults_dropped),
+        VMSTATE_CORE_U64(stats.inv_context),
+        VMSTATE_CORE_U64(stats.inv_pasid_cache),
+        VMSTATE_CORE_U64(stats.inv_iotlb),
+        VMSTATE_CORE_U64(stats.inv_piotlb),
+        VMSTATE_CORE_U64(stats.inv_devtlb),
+        VMSTATE_CORE_U64(stats.inv_wait),
+        VMSTATE_CORE_U64(stats.inv_errors),
+        VMSTATE_CORE_U64(stats.inv_iec),
+        VMSTATE_END_OF_LIST()
+    },
 };
 
 static void vtdp_iommu_class_init(ObjectClass *klass, void *data)

@@ -1463,6 +1463,20 @@ void vtdp_core_destroy(struct vtdp_core *c)
 	c->log = NULL;
 }
 
+void vtdp_core_post_load(struct vtdp_core *c)
+{
+	c->rtaddr &= VTDP_RTADDR_ADDR_MASK | VTDP_RTADDR_TTM_MASK;
+	c->rtaddr_active &= VTDP_RTADDR_ADDR_MASK | VTDP_RTADDR_TTM_MASK;
+	c->iqh &= VTDP_IQ_INDEX_MASK;
+	c->iqt &= VTDP_IQ_INDEX_MASK;
+	c->iqa &= VTDP_IQA_ADDR_MASK | VTDP_IQA_DW | 7;
+	c->frcd_next %= c->cfg.nfr;
+	/* records beyond NFR are not registers: keep them clear */
+	memset(&c->frcd[c->cfg.nfr], 0,
+	       (VTDP_FRCD_MAX - c->cfg.nfr) * sizeof(c->frcd[0]));
+	caches_flush_all(c);
+}
+
 void vtdp_core_reset(struct vtdp_core *c)
 {
 	c->gsts = 0;

@@ -162,6 +162,14 @@ void vtdp_core_destroy(struct vtdp_core *c);
  * The fault log and statistics survive reset (they belong to the host). */
 void vtdp_core_reset(struct vtdp_core *c);
 
+/*
+ * The guest-visible registers and counters of @c were just overwritten from
+ * a migration stream: bring values the stream could make inconsistent back
+ * into range and drop the translation caches (the hardware may drop cached
+ * entries at any time, so an empty cache is always correct).
+ */
+void vtdp_core_post_load(struct vtdp_core *c);
+
 /* Register file accesses at @offset into BAR 0; @size is 4 or 8.
  * Out-of-range, misaligned or odd-sized accesses read 0 / are ignored. */
 uint64_t vtdp_core_mmio_read(struct vtdp_core *c, uint64_t offset,

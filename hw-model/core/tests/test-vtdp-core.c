@@ -542,6 +542,73 @@ static void test_fs_xd_and_large(void)
 	env_free(e);
 }
 
+/*
+ * First stage with 5 levels (aw 57): canonical at bit 56, 1 GiB leaf, A/D
+ * on all five levels; reserved bits (PS at level 4/5, XD with NXE clear,
+ * output address beyond aw) fault FS_RSVD; 5 levels on a 48-bit IOMMU
+ * are refused.
+ */
+static void test_fs_5level_and_rsvd(void)
+{
+	struct vtdp_core_config cfg = VTDP_CORE_DEFAULT_CONFIG;
+	struct env *e;
+	uint64_t pt, leaf, l5, va = 0x00ff000000000000ULL | 0x40000000ULL;
+	struct vtdp_pasid_entry pe;
+	struct vtdp_translation t;
+
+	cfg.aw_bits = 57;
+	e = env_new_cfg(&cfg);
+	pt = tb_pt_new(&e->m);
+	pe = tb_pe_fs(DID, pt, 5, false);
+	tb_set_pasid_entry(&e->m, e->pdir, 7, &pe);
+	leaf = tb_map(&e->m, pt, 5, va, 0x40000000, 3,
+		      VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US, TB_FS_DIR, true);
+	CHECK(leaf);
+	CHECK_EQ(xlate_full(e, SID, true, 7, va | 0x1234567, true, false,
+			    false, &t), 0);
+	CHECK_EQ(t.paddr, 0x41234567);
+	CHECK_EQ(t.page_mask, ~((1ULL << 30) - 1));
+	l5 = tb_entry_addr(&e->m, pt, 5, va, 5, true);
+	CHECK(tb_read64(&e->m, l5) & VTDP_FS_A);
+	CHECK(tb_read64(&e->m, leaf) & VTDP_FS_D);
+	/* bit 56 set, 63:57 clear: not canonical for 57 bits */
+	CHECK_EQ(xlate_full(e, SID, true, 7, 1ULL << 56, false, false, false,
+			    &t), VTDP_FR_SM_FS_NON_CANONICAL);
+	/* canonical high half of 57 bits is walked */
+	CHECK_EQ(xlate_full(e, SID, true, 7, 0xff00000000000000ULL, false,
+			    false, false, &t), VTDP_FR_SM_FS_NOT_PRESENT);
+	/* XD with NXE clear is reserved */
+	tb_write64(&e->m, leaf, tb_read64(&e->m, leaf) | VTDP_FS_XD);
+	iq_setup(e, false);
+	iq_submit1(e, VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_GLOBAL, 0);
+	CHECK_EQ(xlate_full(e, SID, true, 7, va, false, false, false, &t),
+		 VTDP_FR_SM_FS_RSVD);
+	/* PS in a level-5 entry is reserved */
+	tb_write64(&e->m, leaf, tb_read64(&e->m, leaf) & ~VTDP_FS_XD);
+	tb_write64(&e->m, l5, tb_read64(&e->m, l5) | VTDP_FS_PS);
+	CHECK_EQ(xlate_full(e, SID, true, 7, va, false, false, false, &t),
+		 VTDP_FR_SM_FS_RSVD);
+	tb_write64(&e->m, l5, tb_read64(&e->m, l5) & ~VTDP_FS_PS);
+	CHECK_EQ(xlate_full(e, SID, true, 7, va, false, false, false, &t), 0);
+	env_free(e);
+
+	/* 48-bit IOMMU: output address bit 48 is reserved; no 5 levels */
+	e = env_new();
+	pt = tb_pt_new(&e->m);
+	pe = tb_pe_fs(DID, pt, 4, false);
+	tb_set_pasid_entry(&e->m, e->pdir, 7, &pe);
+	leaf = tb_map(&e->m, pt, 4, 0x5000, 0x6000, 1,
+		      VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US, TB_FS_DIR, true);
+	tb_write64(&e->m, leaf, tb_read64(&e->m, leaf) | (1ULL << 48));
+	CHECK_EQ(xlate_full(e, SID, true, 7, 0x5000, false, false, false, &t),
+		 VTDP_FR_SM_FS_RSVD);
+	pe = tb_pe_fs(DID, pt, 5, false);
+	tb_set_pasid_entry(&e->m, e->pdir, 8, &pe);
+	CHECK_EQ(xlate_full(e, SID, true, 8, 0x5000, false, false, false, &t),
+		 VTDP_FR_SM_PTE_INVALID);
+	env_free(e);
+}
+
 static void test_pass_through(void)
 {
 	struct vtdp_core_config cfg = VTDP_CORE_DEFAULT_CONFIG;
@@ -1091,6 +1158,36 @@ static void test_iotlb_stale_page(void)
 	env_free(e);
 }
 
+/* After loading a migration stream: values in range, caches empty. */
+static void test_post_load(void)
+{
+	struct env *e = env_new();
+	uint64_t pt = ss_setup(e, 4);
+
+	remap(e, pt, 0x1000, 0xa000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	remap(e, pt, 0x1000, 0xb000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);	/* cached */
+
+	/* a stream with out-of-range values */
+	e->c.frcd_next = 1000;
+	e->c.iqh = ~0ULL;
+	e->c.iqt = ~0ULL;
+	e->c.iqa = ~0ULL;
+	e->c.rtaddr_active |= 0x3ff;
+	e->c.frcd[VTDP_FRCD_MAX - 1][1] = VTDP_FRCD_HI_F;
+	vtdp_core_post_load(&e->c);
+	CHECK(e->c.frcd_next < e->c.cfg.nfr);
+	CHECK_EQ(e->c.iqh, VTDP_IQ_INDEX_MASK);
+	CHECK_EQ(e->c.iqt, VTDP_IQ_INDEX_MASK);
+	CHECK_EQ(e->c.iqa, VTDP_IQA_ADDR_MASK | VTDP_IQA_DW | 7);
+	CHECK_EQ(e->c.rtaddr_active & 0x3ff, 0);
+	CHECK_EQ(e->c.frcd[VTDP_FRCD_MAX - 1][1], 0);
+	/* the stale translation is gone; the tables still translate */
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xb000);
+	env_free(e);
+}
+
 static void test_iotlb_domains_and_pasids(void)
 {
 	struct env *e = env_new();
@@ -1476,6 +1573,8 @@ static const struct {
 	{ "SS 2M and 1G pages", test_ss_large_pages },
 	{ "FS translation U/S R/W A/D", test_fs_translation },
 	{ "FS XD, large pages, SRE", test_fs_xd_and_large },
+	{ "FS 5-level, canonical, reserved bits", test_fs_5level_and_rsvd },
+	{ "post-load sanitising and cache drop", test_post_load },
 	{ "pass-through", test_pass_through },
 	{ "fault reasons", test_fault_reasons },
 	{ "FRCD contents, PPF/FRI, W1C", test_frcd_contents },

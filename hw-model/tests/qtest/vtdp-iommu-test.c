@@ -9,6 +9,7 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "exec/memattrs.h"
+#include "qobject/qdict.h"
 #include "tests/qtest/libqtest.h"
 #include "tests/qtest/libqos/pci.h"
 #include "tests/qtest/libqos/pci-pc.h"
@@ -36,21 +37,31 @@ typedef struct VtdpTest {
     QPCIBar bar;
 } VtdpTest;
 
-/* Start q35 with vtdp-iommu and vtdp-testdev, each with extra properties. */
-static void vtdp_test_start2(VtdpTest *t, const char *props,
-                             const char *td_props)
+/*
+ * Start q35 with vtdp-iommu and vtdp-testdev, each with extra properties,
+ * and @extra QEMU arguments.
+ */
+static void vtdp_test_start3(VtdpTest *t, const char *props,
+                             const char *td_props, const char *extra)
 {
     t->qts = qtest_initf("-M q35 -nodefaults "
                          "-device vtdp-iommu,addr=%02x.0%s%s "
-                         "-device vtdp-testdev,addr=%02x.0%s%s",
+                         "-device vtdp-testdev,addr=%02x.0%s%s %s",
                          VTDP_TEST_SLOT, props ? "," : "",
                          props ? props : "", VTDP_TD_SLOT,
-                         td_props ? "," : "", td_props ? td_props : "");
+                         td_props ? "," : "", td_props ? td_props : "",
+                         extra ? extra : "");
     t->bus = qpci_new_pc(t->qts, NULL);
     t->dev = qpci_device_find(t->bus, QPCI_DEVFN(VTDP_TEST_SLOT, 0));
     g_assert(t->dev);
     qpci_device_enable(t->dev);
     t->bar = qpci_iomap(t->dev, VTDP_IOMMU_REG_BAR, NULL);
+}
+
+static void vtdp_test_start2(VtdpTest *t, const char *props,
+                             const char *td_props)
+{
+    vtdp_test_start3(t, props, td_props, NULL);
 }
 
 static void vtdp_test_start(VtdpTest *t, const char *props)
@@ -679,7 +690,8 @@ static TdResult td_imm(Env *e, unsigned int q, uint32_t qctrl, uint32_t pasid,
     qtest_memwrite(e->t.qts, ring, desc, sizeof(desc));
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QTAIL), 1);
     for (i = 0; i < 2000; i++) {
-        r.qstatus = qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
+        r.qstatus = qpci_io_readl(td, e->tdbar,
+                                  VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
         if ((r.qstatus & VTDP_TD_QSTATUS_RING_FAULT) ||
             qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == 1) {
             break;
@@ -1320,14 +1332,18 @@ static void test_register_invalidation(void)
 
 #define FAULT_PASID     3
 
-/* A tagged write to an unmapped page @n: one SS-not-present fault. */
-static void fault_dma(Env *e, unsigned int n)
+/* A tagged write to the unmapped page T_DATA(@n): one fault. */
+static void fault_dma_pasid(Env *e, uint32_t pasid, unsigned int n)
 {
-    TdResult r = td_imm(e, 0, VTDP_TD_QCTRL_PASID_EN, FAULT_PASID,
-                        T_DATA(n), n);
+    TdResult r = td_imm(e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_DATA(n), n);
 
     g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
     g_assert_cmphex(r.fault_addr, ==, T_DATA(n));
+}
+
+static void fault_dma(Env *e, unsigned int n)
+{
+    fault_dma_pasid(e, FAULT_PASID, n);
 }
 
 static uint32_t msi_taken(Env *e)
@@ -1485,6 +1501,113 @@ static void test_fault_fpd(void)
     env_stop(&e);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Migration                                                               */
+
+static void wait_migration(QTestState *qts)
+{
+    int i;
+
+    for (i = 0; i < 3000; i++) {
+        QDict *rsp = qtest_qmp(qts, "{ 'execute': 'query-migrate' }");
+        QDict *ret = qdict_get_qdict(rsp, "return");
+        g_autofree char *st = g_strdup(qdict_haskey(ret, "status") ?
+                                       qdict_get_str(ret, "status") : "");
+
+        qobject_unref(rsp);
+        g_assert_cmpstr(st, !=, "failed");
+        if (!strcmp(st, "completed")) {
+            return;
+        }
+        g_usleep(10000);
+    }
+    g_assert_not_reached();
+}
+
+/*
+ * Save the VM in the middle of a run (translation on, QI in use, a fault
+ * pending, a PASID queue programmed), load it in a new QEMU: registers,
+ * pending fault, counters, translation and the queue's PASID come back.
+ */
+static void test_migration(void)
+{
+    g_autofree char *file = g_strdup_printf("%s/vtdp-mig-%d.bin",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
+    const uint32_t pasid = (1u << 20) - 1;
+    uint8_t desc[VTDP_TD_DESC_SIZE] = { 0 };
+    uint64_t l4, frcd_lo, frcd_hi, iqh, gsts;
+    Env e, d;
+    int i;
+
+    env_start(&e, NULL, NULL);
+    qi_enable(&e, false);
+    l4 = env_alloc(&e, 1);
+    ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, pasid, 6, l4, 0);
+    g_assert_true(td_imm_ok(&e, 7, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 1));
+    fault_dma_pasid(&e, pasid, 5);
+    qi_run(&e, D_IOTLB(VTDP_INV_IOTLB_GLOBAL, 0), 0);
+    qi_run(&e, D_WAIT(VTDP_INV_WAIT_IF, 0), 0);
+
+    gsts = rd32(&e.t, VTDP_REG_GSTS);
+    frcd_lo = frcd(&e, 0, false);
+    frcd_hi = frcd(&e, 0, true);
+    iqh = rd64(&e.t, VTDP_REG_IQH);
+    g_assert_true(frcd_hi & VTDP_FRCD_HI_F);
+
+    qtest_qmp_assert_success(e.t.qts, "{ 'execute': 'migrate', 'arguments':"
+                             " { 'uri': %s } }", uri);
+    wait_migration(e.t.qts);
+    env_stop(&e);
+
+    memset(&d, 0, sizeof(d));
+    vtdp_test_start3(&d.t, NULL, NULL, incoming);
+    wait_migration(d.t.qts);
+    unlink(file);
+    d.td = qpci_device_find(d.t.bus, QPCI_DEVFN(VTDP_TD_SLOT, 0));
+    g_assert(d.td);
+    d.tdbar = qpci_iomap(d.td, VTDP_TESTDEV_REG_BAR, NULL);
+    d.sid = QPCI_DEVFN(VTDP_TD_SLOT, 0);
+
+    g_assert_cmphex(rd32(&d.t, VTDP_REG_GSTS), ==, gsts);
+    g_assert_true(gsts & VTDP_GSTS_TES);
+    g_assert_true(gsts & VTDP_GSTS_QIES);
+    g_assert_cmphex(rd32(&d.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF);
+    g_assert_cmphex(frcd(&d, 0, false), ==, frcd_lo);
+    g_assert_cmphex(frcd(&d, 0, true), ==, frcd_hi);
+    g_assert_cmphex(rd64(&d.t, VTDP_REG_IQH), ==, iqh);
+    g_assert_cmphex(rd32(&d.t, VTDP_REG_ICS), ==, VTDP_ICS_IWC);
+    g_assert_cmpuint(rd64(&d.t, VTDP_REG_EXT_FAULTS_RECORDED), ==, 1);
+
+    /* Queue 7 kept its PASID: one more descriptor, without reprogramming */
+    desc[0] = VTDP_TD_OP_WRITE_IMM;
+    desc[4] = 8;
+    stq_le_p(&desc[16], T_VA + 8);
+    stq_le_p(&desc[24], 0x1234);
+    qtest_memwrite(d.t.qts, T_QRING(7) + VTDP_TD_DESC_SIZE, desc,
+                   sizeof(desc));
+    qpci_io_writel(d.td, d.tdbar, VTDP_TD_QREG(7, VTDP_TD_QTAIL), 0);
+    for (i = 0; i < 2000 && qpci_io_readl(d.td, d.tdbar,
+                                          VTDP_TD_QREG(7, VTDP_TD_QHEAD));
+         i++) {
+        g_usleep(1000);
+    }
+    g_assert_cmphex(qtest_readl(d.t.qts, T_QRING(7) + VTDP_TD_DESC_SIZE + 40),
+                    ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    g_assert_cmphex(qtest_readq(d.t.qts, T_DATA(0) + 8), ==, 0x1234);
+
+    /* The queued invalidation goes on where it was */
+    d.iq_tail = iqh >> VTDP_IQ_INDEX_SHIFT;
+    qtest_writel(d.t.qts, T_STATUS, 0);
+    qi_run(&d, D_WAIT(VTDP_INV_WAIT_SW, 0xabc), T_STATUS);
+    g_assert_cmphex(qtest_readl(d.t.qts, T_STATUS), ==, 0xabc);
+
+    g_free(d.td);
+    vtdp_test_stop(&d.t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1511,5 +1634,6 @@ int main(int argc, char **argv)
                    test_register_invalidation);
     qtest_add_func("/vtdp-iommu/fault-registers", test_fault_registers);
     qtest_add_func("/vtdp-iommu/fault-fpd", test_fault_fpd);
+    qtest_add_func("/vtdp-iommu/migration", test_migration);
     return g_test_run();
 }

@@ -41,6 +41,7 @@
 #define PARAM_PT	"/sys/module/vtdp/parameters/allow_passthrough"
 
 static int test_no, failures, fd = -1;
+static char ep_sysfs[300];
 static uint32_t bdf_ep, bdf_other, bdf_iommu;
 static uint32_t buf;		/* pinned buffer, BUF_PAGES pages */
 static uint8_t *buf_mem;
@@ -395,6 +396,8 @@ static int discover(void)
 			if (bdf_ep == 0xffffffff) {
 				bdf_ep = parse_bdf(e->d_name);
 				snprintf(ep_name, sizeof(ep_name), "%s", e->d_name);
+				snprintf(ep_sysfs, sizeof(ep_sysfs),
+					 "/sys/bus/pci/devices/%s", e->d_name);
 			}
 		} else if (ven == VTDP_PCI_VENDOR_ID && dev == VTDP_IOMMU_PCI_DEVICE_ID) {
 			bdf_iommu = parse_bdf(e->d_name);
@@ -1062,7 +1065,7 @@ static void t_pasid(uint32_t *dev_ep)
 {
 	const char *c = "CreatePasidDevice";
 	uint32_t tagged = 0, p1 = 0, p2 = 0, pasid1 = 0, pasid2 = 0, n, pasid;
-	uint32_t t, pt, um, t2, h;
+	uint32_t t, pt, um, t2;
 	int32_t st;
 
 	handle_op(VTDP_V3_IOC_DELETE_DEVICE, *dev_ep);
@@ -1090,16 +1093,24 @@ static void t_pasid(uint32_t *dev_ep)
 	       VTDP_V3_STATUS_INVALID_PARAMETER_2, c, "NULL PasidDeviceOut");
 	expect(create_pasid(tagged, VTDP_V3_CP_NULL_PASID, NULL, NULL),
 	       VTDP_V3_STATUS_INVALID_PARAMETER_3, c, "NULL AsidOut");
-	/* exhaust the PASID space */
-	for (n = 0;; n++) {
-		st = create_pasid(tagged, 0, &h, &pasid);
-		if (st != VTDP_V3_STATUS_SUCCESS)
-			break;
-		if (pasid == 0)
-			break;
+	/* exhaust the PASID space, then give it back */
+	{
+		static uint32_t hs[1U << 20];
+		bool zero = false;
+		uint32_t i;
+
+		for (n = 0; n < (1U << 20); n++) {
+			st = create_pasid(tagged, 0, &hs[n], &pasid);
+			if (st != VTDP_V3_STATUS_SUCCESS)
+				break;
+			zero |= pasid == 0;
+		}
+		diag("%u further PASIDs before exhaustion", n);
+		expect(st, VTDP_V3_STATUS_NONE_MAPPED, c, "PASID space exhausted");
+		tap(!zero, "CreatePasidDevice: PASID 0 never handed out");
+		for (i = 0; i < n; i++)
+			handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, hs[i]);
 	}
-	diag("%u further PASIDs before exhaustion", n);
-	expect(st, VTDP_V3_STATUS_NONE_MAPPED, c, "PASID space exhausted");
 
 	t = domain(VTDP_V3_DOMAIN_TRANSLATE);
 	t2 = domain(VTDP_V3_DOMAIN_TRANSLATE);
@@ -1143,6 +1154,252 @@ static void t_pasid(uint32_t *dev_ep)
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, um);
 	/* the PASID sub-devices go with the file; the plain token comes back */
 	*dev_ep = tagged;
+}
+
+/* ---- DMA through every domain type, driven from user space ---- */
+
+static volatile uint32_t *bar;		/* the endpoint's BAR 0 */
+
+struct dmabuf {
+	uint32_t handle;
+	uint8_t *mem;
+	uint64_t phys[4];
+};
+
+static int dmabuf_pin(struct dmabuf *b, unsigned int pages)
+{
+	struct vtdp_v3_pin pin = { .length = pages * PAGE };
+
+	b->mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (b->mem == MAP_FAILED)
+		return -1;
+	pin.user_addr = (uintptr_t)b->mem;
+	pin.phys_ptr = (uintptr_t)b->phys;
+	if (xioctl(VTDP_V3_IOC_PIN, &pin, "PIN"))
+		return -1;
+	b->handle = pin.handle;
+	return 0;
+}
+
+static struct vtdp_v3_phys bphys(const struct dmabuf *b, unsigned int page)
+{
+	struct vtdp_v3_phys p = { .type = VTDP_V3_PHYS_MDL, .buffer = b->handle,
+				  .offset = page * PAGE, .length = PAGE };
+	return p;
+}
+
+static void wr(uint32_t off, uint32_t v)
+{
+	bar[off / 4] = v;
+}
+
+static uint32_t rd(uint32_t off)
+{
+	return bar[off / 4];
+}
+
+static int bar_open(void)
+{
+	char path[400];
+	uint16_t cmd;
+	int cfd, rfd;
+
+	snprintf(path, sizeof(path), "%s/config", ep_sysfs);
+	cfd = open(path, O_RDWR);
+	if (cfd < 0 || pread(cfd, &cmd, 2, 4) != 2)
+		return -1;
+	cmd |= 0x6;	/* memory space + bus master: the driver is unbound */
+	if (pwrite(cfd, &cmd, 2, 4) != 2)
+		return -1;
+	close(cfd);
+	snprintf(path, sizeof(path), "%s/resource0", ep_sysfs);
+	rfd = open(path, O_RDWR | O_SYNC);
+	if (rfd < 0)
+		return -1;
+	bar = mmap(NULL, VTDP_TESTDEV_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+	close(rfd);
+	return bar == MAP_FAILED ? -1 : 0;
+}
+
+/*
+ * One COPY of @len bytes on queue 0 whose ring is at @ring_iova (@ring the
+ * CPU view), tagged with @pasid when @tagged.  Returns the completion
+ * status code, or -1 if the device never completed.
+ */
+static int dma_copy(uint8_t *ring, uint64_t ring_iova, uint64_t src, uint64_t dst,
+		    uint32_t len, bool tagged, uint32_t pasid, uint32_t *fi)
+{
+	struct vtdp_td_desc *d = (struct vtdp_td_desc *)ring;
+
+	wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
+	memset(ring, 0, PAGE);
+	wr(VTDP_TD_QREG(0, VTDP_TD_QRING_BASE), (uint32_t)ring_iova);
+	wr(VTDP_TD_QREG(0, VTDP_TD_QRING_BASE) + 4, (uint32_t)(ring_iova >> 32));
+	wr(VTDP_TD_QREG(0, VTDP_TD_QRING_SIZE), PAGE / VTDP_TD_DESC_SIZE);
+	wr(VTDP_TD_QREG(0, VTDP_TD_QPASID), pasid);
+	wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE |
+	   (tagged ? VTDP_TD_QCTRL_PASID_EN : 0));
+	d->opcode = VTDP_TD_OP_COPY;
+	d->len = len;
+	d->src = src;
+	d->dst = dst;
+	__sync_synchronize();
+	wr(VTDP_TD_QREG(0, VTDP_TD_QTAIL), 1);
+	for (int i = 0; i < 2000; i++) {
+		if (__atomic_load_n(&d->status, __ATOMIC_ACQUIRE) & VTDP_TD_ST_DONE) {
+			*fi = d->fault_info;
+			wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
+			return VTDP_TD_ST_CODE(d->status);
+		}
+		usleep(1000);
+	}
+	diag("COPY not completed: QSTATUS %#x QHEAD %u",
+	     rd(VTDP_TD_QREG(0, VTDP_TD_QSTATUS)), rd(VTDP_TD_QREG(0, VTDP_TD_QHEAD)));
+	wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
+	return -1;
+}
+
+/* Fill src with a pattern unique to @seed, dst with 0; COPY; compare. */
+static void dma_case(const char *what, struct dmabuf *ring, uint64_t ring_iova,
+		     struct dmabuf *s, uint64_t src, struct dmabuf *d, uint64_t dst,
+		     uint32_t len, bool tagged, uint32_t pasid, unsigned int seed)
+{
+	uint32_t fi = 0;
+	size_t i;
+	int st;
+
+	for (i = 0; i < len; i++)
+		s->mem[i] = (uint8_t)(i * 13 + seed * 101 + (i >> 9));
+	memset(d->mem, 0, len);
+	st = dma_copy(ring->mem, ring_iova, src, dst, len, tagged, pasid, &fi);
+	for (i = 0; i < len && d->mem[i] == s->mem[i]; i++)
+		;
+	if (st != VTDP_TD_ST_OK || i != len)
+		diag("%s: status %d fault_info %#x, first difference at %zu", what, st, fi, i);
+	tap(st == VTDP_TD_ST_OK && i == len, "DMA %s: COPY %u bytes, every byte verified",
+	    what, len);
+}
+
+static void t_dma(uint32_t dev)
+{
+	struct dmabuf ring, src, dst, src2, dst2;
+	uint64_t rla = 0x10000000, sla = 0x100000, dla = 0x200000;
+	uint32_t t, b, pt, idt, t2, tok, seg, seg_ring = 0, seg_src = 0;
+	uint32_t pd = 0, pasid = 0, fi = 0;
+	uint64_t base;
+	int st;
+
+	if (bar_open() || dmabuf_pin(&ring, 1) || dmabuf_pin(&src, 4) ||
+	    dmabuf_pin(&dst, 4) || dmabuf_pin(&src2, 1) || dmabuf_pin(&dst2, 1)) {
+		tap(false, "DMA: map the endpoint's BAR and pin buffers: %s", strerror(errno));
+		return;
+	}
+
+	/* Translate, explicit addresses, 16 KiB through 4 discontiguous pages */
+	t = domain(VTDP_V3_DOMAIN_TRANSLATE);
+	map_ex(t, 3, bphys(&ring, 0), &rla, NULL, NULL, 0, NULL);
+	{
+		struct vtdp_v3_phys ps = { .type = VTDP_V3_PHYS_PFN, .buffer = src.handle,
+					   .length = 4 * PAGE };
+		struct vtdp_v3_phys pdst = { .type = VTDP_V3_PHYS_MDL, .buffer = dst.handle,
+					     .length = 4 * PAGE };
+
+		map_ex(t, 1, ps, &sla, NULL, NULL, 0, NULL);
+		map_ex(t, 2, pdst, &dla, NULL, NULL, 0, NULL);
+	}
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, t, dev);
+	dma_case("Translate (explicit)", &ring, rla, &src, sla, &dst, dla, 4 * PAGE, false, 0, 1);
+	unmap(t, dla, 4);
+	st = dma_copy(ring.mem, rla, sla, dla, PAGE, false, 0, &fi);
+	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
+	    "DMA Translate: write after UnmapLogicalRange faults (synchronous invalidation)");
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+
+	/* Translate with the buddy allocator */
+	b = buddy_domain(32);
+	map_ex(b, 3, bphys(&ring, 0), NULL, NULL, NULL, 0, &rla);
+	map_ex(b, 1, bphys(&src, 0), NULL, NULL, NULL, 0, &sla);
+	map_ex(b, 2, bphys(&dst, 0), NULL, NULL, NULL, 0, &dla);
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, b, dev);
+	dma_case("Translate (buddy allocator)", &ring, rla, &src, sla, &dst, dla, PAGE, false, 0, 2);
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+
+	/* tokens: ring, src and dst as segments of one reservation */
+	reserve(b, 8 * PAGE, NULL, NULL, NULL, 0, &tok, &base);
+	map_reserved(tok, 0, 3, bphys(&ring, 0), VTDP_V3_MR_ATOMIC, &seg_ring);
+	map_reserved(tok, PAGE, 1, bphys(&src, 0), VTDP_V3_MR_ATOMIC, &seg_src);
+	map_reserved(tok, 2 * PAGE, 2, bphys(&dst, 0), VTDP_V3_MR_ATOMIC, &seg);
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, b, dev);
+	dma_case("Translate (reserved token segments)", &ring, base, &src, base + PAGE,
+		 &dst, base + 2 * PAGE, PAGE, false, 0, 3);
+	unmap_reserved(seg, VTDP_V3_UR_ATOMIC, 0, 0);
+	st = dma_copy(ring.mem, base, base + PAGE, base + 2 * PAGE, PAGE, false, 0, &fi);
+	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
+	    "DMA token: write after UnmapReservedLogicalRange faults");
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+	unmap_reserved(seg_ring, 0, 0, 0);
+	unmap_reserved(seg_src, 0, 0, 0);
+	tap(handle_op(VTDP_V3_IOC_FREE_RESERVED, tok) == VTDP_V3_STATUS_SUCCESS,
+	    "DMA token: freed after its segments");
+
+	/* PassThrough: device addresses are physical */
+	pt = domain(VTDP_V3_DOMAIN_PASS_THROUGH);
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, pt, dev);
+	dma_case("PassThrough", &ring, ring.phys[0], &src, src.phys[0], &dst, dst.phys[0],
+		 PAGE, false, 0, 4);
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+
+	/* identity maps in a Translate domain */
+	idt = domain(VTDP_V3_DOMAIN_TRANSLATE);
+	identity(VTDP_V3_IOC_MAP_IDENTITY, idt, 3, bphys(&ring, 0));
+	identity(VTDP_V3_IOC_MAP_IDENTITY, idt, 1, bphys(&src, 0));
+	identity(VTDP_V3_IOC_MAP_IDENTITY, idt, 2, bphys(&dst, 0));
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, idt, dev);
+	dma_case("Translate (identity maps)", &ring, ring.phys[0], &src, src.phys[0],
+		 &dst, dst.phys[0], PAGE, false, 0, 5);
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+
+	/*
+	 * PASID sub-device: the ring is untagged (domain t), the data is
+	 * tagged and goes through t2, where the same IOVAs lead to other
+	 * pages than in t.
+	 */
+	if (create_pasid(dev, 0, &pd, &pasid) != VTDP_V3_STATUS_SUCCESS) {
+		tap(false, "DMA PASID: CreatePasidDevice");
+		goto out;
+	}
+	sla = 0x100000;
+	dla = 0x200000;
+	t2 = domain(VTDP_V3_DOMAIN_TRANSLATE);
+	map_ex(t, 2, bphys(&dst, 0), &dla, NULL, NULL, 0, NULL);
+	map_ex(t2, 1, bphys(&src2, 0), &sla, NULL, NULL, 0, NULL);
+	map_ex(t2, 2, bphys(&dst2, 0), &dla, NULL, NULL, 0, NULL);
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, t, dev);
+	attach(VTDP_V3_IOC_ATTACH_PASID_DEVICE, t2, pd);
+	rla = 0x10000000;
+	memset(dst.mem, 0x77, PAGE);
+	dma_case("PASID sub-device (tagged data, own domain)", &ring, rla, &src2, sla,
+		 &dst2, dla, PAGE, true, pasid, 6);
+	{
+		size_t i;
+
+		for (i = 0; i < PAGE && dst.mem[i] == 0x77; i++)
+			;
+		tap(i == PAGE, "DMA PASID: the untagged domain's page at the same IOVA is untouched");
+	}
+	handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, pd);
+	st = dma_copy(ring.mem, rla, sla, dla, PAGE, true, pasid, &fi);
+	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_PASID),
+	    "DMA PASID: tagged DMA after DetachPasidDevice faults (PASID in fault_info)");
+	handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, pd);
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t2);
+out:
+	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t);
+	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, b);
+	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, pt);
+	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, idt);
 }
 
 /* ---- buddy allocator property test against a model ---- */
@@ -1390,6 +1647,7 @@ int main(void)
 	t_state_change(dev_ep);
 	t_tokens();
 	t_pasid(&dev_ep);
+	t_dma(dev_ep);
 	t_allocator();
 	t_concurrency();
 	t_did_exhaustion();

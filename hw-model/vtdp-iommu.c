@@ -99,11 +99,39 @@ static uint64_t vtdp_iommu_clock_ns(void *opaque)
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
 }
 
+static void vtdp_iommu_trace_invalidation(void *opaque, unsigned int src,
+                                          uint64_t lo, uint64_t hi, bool ok)
+{
+    switch (src) {
+    case VTDP_INV_SRC_QUEUE:
+        trace_vtdp_iommu_inv_desc(VTDP_INV_TYPE(lo), lo, hi, ok);
+        break;
+    case VTDP_INV_SRC_CCMD:
+        trace_vtdp_iommu_inv_ccmd(lo, ok);
+        break;
+    default:
+        trace_vtdp_iommu_inv_iotlb_reg(lo, hi, ok);
+        break;
+    }
+}
+
+static void vtdp_iommu_trace_fault(void *opaque,
+                                   const struct vtdp_fault_record *f)
+{
+    trace_vtdp_iommu_fault_log(f->index, f->sid, f->pasid, f->pasid_valid,
+                               f->addr, f->write, f->reason,
+                               f->suppressed ? "suppressed (FPD)" :
+                               f->dropped ? "dropped (overflow)" :
+                               "recorded");
+}
+
 static const struct vtdp_core_ops vtdp_iommu_core_ops = {
     .dma_read = vtdp_iommu_dma_read,
     .dma_write = vtdp_iommu_dma_write,
     .raise_irq = vtdp_iommu_raise_irq,
     .clock_ns = vtdp_iommu_clock_ns,
+    .invalidation = vtdp_iommu_trace_invalidation,
+    .fault = vtdp_iommu_trace_fault,
 };
 
 /*
@@ -640,6 +668,10 @@ static const VMStateDescription vtdp_iommu_vmstate = {
         VMSTATE_CORE_U64(stats.iotlb_hits),
         VMSTATE_CORE_U64(stats.iotlb_misses),
         VMSTATE_CORE_U64(stats.iotlb_evictions),
+        VMSTATE_CORE_U64(stats.ctx_hits),
+        VMSTATE_CORE_U64(stats.ctx_misses),
+        VMSTATE_CORE_U64(stats.pc_hits),
+        VMSTATE_CORE_U64(stats.pc_misses),
         VMSTATE_CORE_U64(stats.faults_recorded),
         VMSTATE_CORE_U64(stats.faults_suppressed),
         VMSTATE_CORE_U64(stats.faults_dropped),
@@ -771,6 +803,20 @@ static void vtdp_iommu_print_faults(Monitor *mon, VTDPIOMMUState *s,
     monitor_printf(mon, "  recorded %" PRIu64 ", suppressed %" PRIu64
                    ", dropped %" PRIu64 "\n", stats.faults_recorded,
                    stats.faults_suppressed, stats.faults_dropped);
+    monitor_printf(mon, "  translations %" PRIu64 "; iotlb hits %" PRIu64
+                   " misses %" PRIu64 " evictions %" PRIu64
+                   "; context cache hits %" PRIu64 " misses %" PRIu64
+                   "; pasid cache hits %" PRIu64 " misses %" PRIu64 "\n",
+                   stats.translations, stats.iotlb_hits, stats.iotlb_misses,
+                   stats.iotlb_evictions, stats.ctx_hits, stats.ctx_misses,
+                   stats.pc_hits, stats.pc_misses);
+    monitor_printf(mon, "  invalidations: context %" PRIu64 " pasid-cache %"
+                   PRIu64 " iotlb %" PRIu64 " pasid-iotlb %" PRIu64
+                   " dev-tlb %" PRIu64 " iec %" PRIu64 " wait %" PRIu64
+                   " errors %" PRIu64 "\n", stats.inv_context,
+                   stats.inv_pasid_cache, stats.inv_iotlb, stats.inv_piotlb,
+                   stats.inv_devtlb, stats.inv_iec, stats.inv_wait,
+                   stats.inv_errors);
 }
 
 void hmp_info_vtdp_faults(Monitor *mon, const QDict *qdict)

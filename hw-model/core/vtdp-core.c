@@ -491,6 +491,8 @@ static void fault_log_append(struct vtdp_core *c, const struct vtdp_request *r,
 	f->reason = reason;
 	f->suppressed = suppressed;
 	f->dropped = dropped;
+	if (c->ops->fault)
+		c->ops->fault(c->opaque, f);
 }
 
 /* Record a translation fault (VT-d "Primary Fault Logging"); returns
@@ -587,10 +589,12 @@ static int walk_context(struct vtdp_core *c, struct walk *w)
 
 	cached = ctx_cache_lookup(c, sid);
 	if (cached) {
+		c->stats.ctx_hits++;
 		w->ce = *cached;
 		w->fpd = w->ce.val[0] & VTDP_CTX_FPD;
 		return 0;
 	}
+	c->stats.ctx_misses++;
 	if (!(c->gsts & VTDP_GSTS_RTPS) ||
 	    (c->rtaddr_active & VTDP_RTADDR_TTM_MASK) != VTDP_RTADDR_TTM_SM)
 		return VTDP_FR_SM_RTA_INVALID;
@@ -644,10 +648,12 @@ static int walk_pasid(struct vtdp_core *c, struct walk *w)
 
 	cached = pc_cache_lookup(c, r->sid, w->pasid);
 	if (cached) {
+		c->stats.pc_hits++;
 		w->pe = cached->pe;
 		w->fpd |= cached->dir_fpd || (w->pe.val[0] & VTDP_PE0_FPD);
 		return 0;
 	}
+	c->stats.pc_misses++;
 	if (dma_read(c, (w->ce.val[0] & VTDP_ADDR_MASK) + dir_idx * 8ULL,
 		     &pdir, sizeof(pdir)))
 		return VTDP_FR_SM_PDIR_ACCESS;
@@ -1083,6 +1089,13 @@ static bool inv_desc(struct vtdp_core *c, const struct vtdp_inv_desc *d,
 	}
 }
 
+static void inv_observe(struct vtdp_core *c, unsigned int src, uint64_t lo,
+			uint64_t hi, bool ok)
+{
+	if (c->ops->invalidation)
+		c->ops->invalidation(c->opaque, src, lo, hi, ok);
+}
+
 /* Process descriptors from IQH to IQT (VT-d 6.5.2). */
 static void iq_process(struct vtdp_core *c)
 {
@@ -1107,9 +1120,13 @@ static void iq_process(struct vtdp_core *c)
 	for (budget = slots / step; head != tail && budget; budget--) {
 		struct vtdp_inv_desc d;
 
+		bool ok;
+
 		memset(&d, 0, sizeof(d));
-		if (dma_read(c, base + head * 16, &d, dw ? 32 : 16) ||
-		    !inv_desc(c, &d, dw)) {
+		ok = !dma_read(c, base + head * 16, &d, dw ? 32 : 16) &&
+		     inv_desc(c, &d, dw);
+		inv_observe(c, VTDP_INV_SRC_QUEUE, d.lo, d.hi, ok);
+		if (!ok) {
 			c->iqh = head << VTDP_IQ_INDEX_SHIFT;
 			iq_error(c, VTDP_IQEI_DESC_TYPE);
 			return;
@@ -1128,6 +1145,7 @@ static void ccmd_execute(struct vtdp_core *c)
 	if (gran)
 		ctx_cache_invalidate(c, gran, VTDP_CCMD_SID(v),
 				     (v >> 32) & 3);
+	inv_observe(c, VTDP_INV_SRC_CCMD, v, 0, gran != 0);
 	/* actual granularity = requested; ICC self-clears */
 	c->ccmd = (v & ~(VTDP_CCMD_ICC | (3ULL << VTDP_CCMD_CAIG_SHIFT))) |
 		  ((uint64_t)gran << VTDP_CCMD_CAIG_SHIFT);
@@ -1142,6 +1160,7 @@ static void iotlb_reg_execute(struct vtdp_core *c)
 	if (gran)
 		inv_iotlb(c, gran, VTDP_IOTLB_DID(v), c->iva & VTDP_IVA_ADDR_MASK,
 			  (unsigned int)min_u64(VTDP_IVA_AM(c->iva), VTDP_MAMV));
+	inv_observe(c, VTDP_INV_SRC_IOTLB_REG, v, c->iva, gran != 0);
 	c->iotlb_reg = (v & ~(VTDP_IOTLB_IVT | (3ULL << VTDP_IOTLB_IAIG_SHIFT))) |
 		       ((uint64_t)gran << VTDP_IOTLB_IAIG_SHIFT);
 }

@@ -22,6 +22,8 @@
 
 #include "vtdp/iommu-hw.h"
 
+struct vtdp_fault_record;
+
 /* Callbacks into the embedding (QEMU glue or a test harness). */
 struct vtdp_core_ops {
 	/* Read/write guest physical memory; return 0 on success, -1 on error. */
@@ -32,7 +34,21 @@ struct vtdp_core_ops {
 	void (*raise_irq)(void *opaque, unsigned int vector);
 	/* Monotonic time for the fault log. */
 	uint64_t (*clock_ns)(void *opaque);
+	/*
+	 * Optional observers, for tracing.  @invalidation: one invalidation
+	 * request from @src (VTDP_INV_SRC_*) was executed (@ok) or refused;
+	 * @lo/@hi are the descriptor's first two qwords, or the command
+	 * register and IVA.  @fault: a translation fault was recorded,
+	 * suppressed (FPD) or dropped (overflow), as the fault log keeps it.
+	 */
+	void (*invalidation)(void *opaque, unsigned int src, uint64_t lo,
+			     uint64_t hi, bool ok);
+	void (*fault)(void *opaque, const struct vtdp_fault_record *f);
 };
+
+#define VTDP_INV_SRC_QUEUE	0	/* queued invalidation descriptor */
+#define VTDP_INV_SRC_CCMD	1	/* context command register */
+#define VTDP_INV_SRC_IOTLB_REG	2	/* IOTLB invalidate register */
 
 /* Configuration, fixed at realize time; validated by vtdp_core_init(). */
 struct vtdp_core_config {
@@ -97,6 +113,10 @@ struct vtdp_core_stats {
 	uint64_t iotlb_hits;
 	uint64_t iotlb_misses;
 	uint64_t iotlb_evictions;
+	uint64_t ctx_hits;		/* context cache */
+	uint64_t ctx_misses;
+	uint64_t pc_hits;		/* PASID(-entry) cache */
+	uint64_t pc_misses;
 	uint64_t faults_recorded;	/* in a fault recording register */
 	uint64_t faults_suppressed;	/* FPD */
 	uint64_t faults_dropped;	/* overflow */

@@ -1188,6 +1188,34 @@ static void test_post_load(void)
 	env_free(e);
 }
 
+/* Hit and miss counters of the context and PASID-entry caches. */
+static void test_cache_counters(void)
+{
+	struct env *e = env_new();
+	uint64_t pt = ss_setup(e, 4);
+
+	remap(e, pt, 0x1000, 0xa000);
+	remap(e, pt, 0x2000, 0xb000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	CHECK_EQ(e->c.stats.ctx_misses, 1);
+	CHECK_EQ(e->c.stats.pc_misses, 1);
+	CHECK_EQ(e->c.stats.ctx_hits, 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x2000), 0xb000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	CHECK_EQ(e->c.stats.ctx_hits, 2);
+	CHECK_EQ(e->c.stats.pc_hits, 2);
+	CHECK_EQ(e->c.stats.iotlb_hits, 1);
+	CHECK_EQ(e->c.stats.iotlb_misses, 2);
+	/* a device-selective context invalidation: the next lookup misses */
+	iq_setup(e, false);
+	iq_submit1(e, VTDP_INV_TYPE_CC | VTDP_INV_CC_DEVICE |
+		   ((uint64_t)SID << 32), 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	CHECK_EQ(e->c.stats.ctx_misses, 2);
+	CHECK_EQ(e->c.stats.pc_hits, 3);
+	env_free(e);
+}
+
 static void test_iotlb_domains_and_pasids(void)
 {
 	struct env *e = env_new();
@@ -1575,6 +1603,7 @@ static const struct {
 	{ "FS XD, large pages, SRE", test_fs_xd_and_large },
 	{ "FS 5-level, canonical, reserved bits", test_fs_5level_and_rsvd },
 	{ "post-load sanitising and cache drop", test_post_load },
+	{ "context and PASID cache counters", test_cache_counters },
 	{ "pass-through", test_pass_through },
 	{ "fault reasons", test_fault_reasons },
 	{ "FRCD contents, PPF/FRI, W1C", test_frcd_contents },

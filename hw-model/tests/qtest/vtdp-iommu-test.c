@@ -956,7 +956,7 @@ static void qi_run(Env *e, uint64_t lo, uint64_t hi)
 static void test_qi_descriptors(void)
 {
     Env e;
-    uint32_t iqh;
+    g_autofree char *out = NULL;
 
     env_start(&e, NULL, NULL);
     qi_enable(&e, false);
@@ -1006,6 +1006,13 @@ static void test_qi_descriptors(void)
     g_assert_true(td_imm_ok(&e, 0, 0, 0, T_DATA(0), 0x77));
     g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 0x77);
     g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+
+    /* The monitor counts every invalidation by type */
+    out = qtest_hmp(e.t.qts, "info vtdp-faults");
+    g_test_message("%s", out);
+    g_assert_nonnull(strstr(out, "invalidations: context 3 pasid-cache 3 "
+                            "iotlb 3 pasid-iotlb 2 dev-tlb 2 iec 1 wait 4 "
+                            "errors 0"));
     env_stop(&e);
 }
 

@@ -494,7 +494,12 @@ static void t_create_delete_domain(uint32_t dev_ep)
 	expect(create_domain_ex(0, 0, -1, 0, NULL, 0, VTDP_V3_DOM_NULL_OUT, &h),
 	       VTDP_V3_STATUS_INVALID_PARAMETER, f, "NULL DomainOut");
 	expect(create_domain_ex(VTDP_V3_DOMAIN_TRANSLATE_S1, 0, -1, 0, NULL, 0, 0, &h),
-	       VTDP_V3_STATUS_NOT_SUPPORTED, f, "TranslateS1 (no first-stage tables built)");
+	       VTDP_V3_STATUS_SUCCESS, f, "TranslateS1");
+	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, h);
+	expect(create_domain_ex(VTDP_V3_DOMAIN_TRANSLATE_S1, 0, VTDP_V3_ALLOCATOR_BUDDY, 48,
+				NULL, 0, 0, &h),
+	       VTDP_V3_STATUS_INVALID_PARAMETER_3, f,
+	       "TranslateS1, AddressWidth 48 (first stage: 47-bit canonical half)");
 	if (set_passthrough(false) == 0) {
 		expect(create_domain_ex(VTDP_V3_DOMAIN_PASS_THROUGH, 0, -1, 0, NULL, 0, 0, &h),
 		       VTDP_V3_STATUS_NOT_SUPPORTED, f, "PassThrough while policy forbids it");
@@ -678,6 +683,19 @@ static void t_map_unmap(void)
 	x = 1ULL << 48;
 	expect(map_ex(t, 3, mdl(1), &x, NULL, NULL, 0, NULL), VTDP_V3_STATUS_INVALID_PARAMETER_4,
 	       f, "explicit address beyond the input width");
+	{
+		uint32_t s1 = domain(VTDP_V3_DOMAIN_TRANSLATE_S1);
+
+		x = 1ULL << 47;
+		expect(map_ex(s1, 3, mdl(1), &x, NULL, NULL, 0, NULL),
+		       VTDP_V3_STATUS_INVALID_PARAMETER_4, f,
+		       "TranslateS1, address above the canonical lower half");
+		x -= PAGE;
+		expect(map_ex(s1, 3, mdl(1), &x, NULL, NULL, 0, NULL), VTDP_V3_STATUS_SUCCESS, f,
+		       "TranslateS1, last page of the lower half");
+		expect(unmap(s1, x, 1), VTDP_V3_STATUS_SUCCESS, u, "TranslateS1");
+		handle_op(VTDP_V3_IOC_DELETE_DOMAIN, s1);
+	}
 	x = 0x1000000;
 	expect(map_ex(t, 3, mdl(1), &x, NULL, NULL, VTDP_V3_ML_NULL_OUT, NULL),
 	       VTDP_V3_STATUS_INVALID_PARAMETER, f, "NULL LogicalAddressOut");
@@ -823,9 +841,10 @@ static void t_state_change(uint32_t dev_ep)
 	const char *u = "UnregisterInterfaceStateChangeCallback";
 	struct vtdp_v3_device_state s;
 	uint32_t types = query_types(dev_ep);
+	const uint32_t no_pt = 1U << VTDP_V3_DOMAIN_TRANSLATE | 1U << VTDP_V3_DOMAIN_TRANSLATE_S1;
 
-	tap(types == (1U << VTDP_V3_DOMAIN_TRANSLATE | 1U << VTDP_V3_DOMAIN_PASS_THROUGH),
-	    "QueryAvailableDomainTypes: Translate and PassThrough (%#x)", types);
+	tap(types == (no_pt | 1U << VTDP_V3_DOMAIN_PASS_THROUGH),
+	    "QueryAvailableDomainTypes: Translate, TranslateS1 and PassThrough (%#x)", types);
 	tap(query_types(0) == 0, "QueryAvailableDomainTypes: NULL device -> 0 written");
 
 	expect(state_cb(VTDP_V3_IOC_REGISTER_CB, dev_ep, 1, VTDP_V3_CB_NULL_CALLBACK),
@@ -852,9 +871,8 @@ static void t_state_change(uint32_t dev_ep)
 	       "DeleteDevice", "callback still registered");
 	set_passthrough(false);
 	s = dev_state(dev_ep);
-	tap(s.cb_calls == 2 && s.cb_last_present == 1 &&
-	    s.cb_last_types == (1U << VTDP_V3_DOMAIN_TRANSLATE) &&
-	    query_types(dev_ep) == (1U << VTDP_V3_DOMAIN_TRANSLATE),
+	tap(s.cb_calls == 2 && s.cb_last_present == 1 && s.cb_last_types == no_pt &&
+	    query_types(dev_ep) == no_pt,
 	    "policy change: callback with PassThrough gone (calls %" PRIu64 ", types %#x)",
 	    (uint64_t)s.cb_calls, s.cb_last_types);
 	set_passthrough(false);
@@ -1343,6 +1361,36 @@ static void t_dma(uint32_t dev)
 	tap(handle_op(VTDP_V3_IOC_FREE_RESERVED, tok) == VTDP_V3_STATUS_SUCCESS,
 	    "DMA token: freed after its segments");
 
+	/* TranslateS1: first-stage tables, explicit addresses and a token */
+	{
+		uint32_t s1 = domain(VTDP_V3_DOMAIN_TRANSLATE_S1), stok = 0, sseg = 0;
+		uint64_t sbase = 0x40000000;
+
+		rla = 0x10000000;
+		sla = 0x100000;
+		dla = 0x200000;
+		map_ex(s1, 3, bphys(&ring, 0), &rla, NULL, NULL, 0, NULL);
+		map_ex(s1, 1, bphys(&src, 0), &sla, NULL, NULL, 0, NULL);
+		map_ex(s1, 2, bphys(&dst, 0), &dla, NULL, NULL, 0, NULL);
+		attach(VTDP_V3_IOC_ATTACH_DEVICE, s1, dev);
+		dma_case("TranslateS1 (explicit)", &ring, rla, &src, sla, &dst, dla, PAGE, false, 0, 7);
+		unmap(s1, dla, 1);
+		st = dma_copy(ring.mem, rla, sla, dla, PAGE, false, 0, &fi);
+		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
+		    "DMA TranslateS1: write after UnmapLogicalRange faults");
+		reserve(s1, 4 * PAGE, &sbase, NULL, NULL, 0, &stok, NULL);
+		map_reserved(stok, 0, 2, bphys(&dst, 0), VTDP_V3_MR_ATOMIC, &sseg);
+		dma_case("TranslateS1 (token segment)", &ring, rla, &src, sla, &dst, sbase, PAGE,
+			 false, 0, 8);
+		unmap_reserved(sseg, VTDP_V3_UR_ATOMIC, 0, 0);
+		st = dma_copy(ring.mem, rla, sla, sbase, PAGE, false, 0, &fi);
+		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
+		    "DMA TranslateS1: write after UnmapReservedLogicalRange faults");
+		handle_op(VTDP_V3_IOC_FREE_RESERVED, stok);
+		handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+		handle_op(VTDP_V3_IOC_DELETE_DOMAIN, s1);
+	}
+
 	/* PassThrough: device addresses are physical */
 	pt = domain(VTDP_V3_DOMAIN_PASS_THROUGH);
 	attach(VTDP_V3_IOC_ATTACH_DEVICE, pt, dev);
@@ -1392,6 +1440,23 @@ static void t_dma(uint32_t dev)
 	st = dma_copy(ring.mem, rla, sla, dla, PAGE, true, pasid, &fi);
 	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_PASID),
 	    "DMA PASID: tagged DMA after DetachPasidDevice faults (PASID in fault_info)");
+	{
+		/* the same through a first-stage domain */
+		uint32_t s1 = domain(VTDP_V3_DOMAIN_TRANSLATE_S1);
+
+		map_ex(s1, 1, bphys(&src2, 0), &sla, NULL, NULL, 0, NULL);
+		map_ex(s1, 2, bphys(&dst2, 0), &dla, NULL, NULL, 0, NULL);
+		expect(attach(VTDP_V3_IOC_ATTACH_PASID_DEVICE, s1, pd), VTDP_V3_STATUS_SUCCESS,
+		       "AttachPasidDevice", "TranslateS1");
+		dma_case("PASID sub-device in a TranslateS1 domain", &ring, rla, &src2, sla,
+			 &dst2, dla, PAGE, true, pasid, 9);
+		unmap(s1, dla, 1);
+		st = dma_copy(ring.mem, rla, sla, dla, PAGE, true, pasid, &fi);
+		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_PASID),
+		    "DMA PASID/TranslateS1: tagged write after unmap faults (PASID-based invalidation)");
+		handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, pd);
+		handle_op(VTDP_V3_IOC_DELETE_DOMAIN, s1);
+	}
 	handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, pd);
 	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t2);

@@ -346,6 +346,35 @@ int vtdp_inv_piotlb_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid)
 	return vtdp_qi_submit(iommu, &d, 1);
 }
 
+/**
+ * vtdp_inv_piotlb_range() - PASID-based IOTLB invalidation of a range
+ * @iommu: the unit
+ * @did: domain id
+ * @pasid: the PASID whose (first-stage) translations go
+ * @addr: first logical address (page aligned)
+ * @npages: number of 4 KiB pages
+ *
+ * Like vtdp_inv_iotlb_range(): one page-selective-within-PASID descriptor
+ * whose aligned 2^AM block covers the range, or all of the PASID.
+ * Return: 0 or the error of vtdp_qi_submit().
+ */
+int vtdp_inv_piotlb_range(struct vtdp_iommu *iommu, u16 did, u32 pasid,
+			  u64 addr, u64 npages)
+{
+	u64 first = addr >> VTDP_PAGE_SHIFT, last = first + npages - 1;
+	unsigned int am = 0;
+	struct vtdp_inv_desc d = {};
+
+	while (am < 52 && (first >> am) != (last >> am))
+		am++;
+	if (am > VTDP_CAP_MAMV(iommu->cap))
+		return vtdp_inv_piotlb_pasid(iommu, did, pasid);
+	d.lo = VTDP_INV_TYPE_PIOTLB | VTDP_INV_PIOTLB_PAGE | ((u64)did << 16) |
+	       ((u64)pasid << VTDP_INV_PIOTLB_PASID_SHIFT);
+	d.hi = ((first >> am) << (am + VTDP_PAGE_SHIFT)) | am;
+	return vtdp_qi_submit(iommu, &d, 1);
+}
+
 static int vtdp_inv_all(struct vtdp_iommu *iommu)
 {
 	struct vtdp_inv_desc d[3] = {

@@ -144,9 +144,24 @@ static struct v3_domain *vtdp_domain_lock(struct v3_domain *domain)
 	return d;
 }
 
+/* Translate or TranslateS1: implementation-owned tables (spec §4.3) */
 static bool vtdp_is_translate(const struct v3_domain *d)
 {
-	return d->type == V3_DOMAIN_TYPE_TRANSLATE;
+	return d->type == V3_DOMAIN_TYPE_TRANSLATE ||
+	       d->type == V3_DOMAIN_TYPE_TRANSLATE_S1;
+}
+
+/*
+ * Input width of a domain of @type: the unit's AW; for first-stage tables
+ * 47 bits, the canonical lower half of 4-level x86-64 paging (the walk
+ * faults non-canonical addresses, and the upper half is sign-extended).
+ */
+static unsigned int vtdp_type_aw(struct vtdp_iommu *iommu,
+				 enum v3_domain_type type)
+{
+	if (type == V3_DOMAIN_TYPE_TRANSLATE_S1)
+		return min(iommu->aw_bits, 47U);
+	return iommu->aw_bits;
 }
 
 /* Domain types a device may be attached to now (spec §5.14). */
@@ -156,6 +171,8 @@ static u32 vtdp_domain_types(struct vtdp_iommu *iommu)
 
 	if ((iommu->ecap & VTDP_ECAP_PT) && READ_ONCE(allow_passthrough))
 		mask |= BIT(V3_DOMAIN_TYPE_PASS_THROUGH);
+	if (iommu->ecap & VTDP_ECAP_FLTS)
+		mask |= BIT(V3_DOMAIN_TYPE_TRANSLATE_S1);
 	return mask;
 }
 
@@ -215,19 +232,30 @@ static u64 vtdp_phys_page(const struct v3_map_phys *p, u64 i)
 	}
 }
 
-/* Is [la, la + npages pages) inside the domain's input width? */
-static bool vtdp_range_fits(struct vtdp_iommu *iommu, u64 la, u64 npages)
+/* Is [la, la + npages pages) inside an input width of @aw_bits? */
+static bool vtdp_range_fits(unsigned int aw_bits, u64 la, u64 npages)
 {
-	u64 limit = 1ULL << (iommu->aw_bits - VTDP_PAGE_SHIFT);
+	u64 limit = 1ULL << (aw_bits - VTDP_PAGE_SHIFT);
 	u64 first = la >> VTDP_PAGE_SHIFT;
 
 	return npages && npages <= limit && first <= limit - npages;
 }
 
 /* ---------------------------------------------------------------------- */
-/* Second-stage page tables                                                */
+/* Page tables: second-stage (Translate) or first-stage (TranslateS1)      */
 
+/*
+ * Bits 0 and 1 are "present" in both formats: SS R|W, FS P|RW.  Non-leaf
+ * entries allow everything and let the leaf decide; first-stage ones also
+ * allow user (non-privileged) requests, which is what devices issue.
+ */
 #define VTDP_SS_PRESENT	(VTDP_SS_R | VTDP_SS_W)
+#define VTDP_FS_NONLEAF	(VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US)
+
+static bool vtdp_is_s1(const struct v3_domain *d)
+{
+	return d->type == V3_DOMAIN_TYPE_TRANSLATE_S1;
+}
 
 static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
 {
@@ -249,7 +277,8 @@ static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
 				return NULL;
 			vtdp_flush_table(iommu, next, PAGE_SIZE);
 			/* non-leaf: R/W set, the leaf decides */
-			v = virt_to_phys(next) | VTDP_SS_PRESENT;
+			v = virt_to_phys(next) |
+			    (vtdp_is_s1(d) ? VTDP_FS_NONLEAF : VTDP_SS_PRESENT);
 			WRITE_ONCE(*e, v);
 			vtdp_flush_table(iommu, e, sizeof(*e));
 		}
@@ -300,11 +329,44 @@ static void vtdp_free_extents(struct v3_domain *d)
 	}
 }
 
-/* Second-stage leaf bits for V3 permissions. */
-static u64 vtdp_leaf_bits(u32 perms)
+/*
+ * Invalidate what the unit may have cached for [la, +npages) of @d, for
+ * every requester using it.  Second-stage translations are tagged by the
+ * domain id alone; first-stage ones (VT-d 6.5.2.4) need a PASID-based
+ * IOTLB invalidation per PASID that uses the tables: RID_PASID for
+ * attached devices and each attached sub-device's PASID.
+ * Context: any (spinlocks and the polled queue only).
+ */
+static int vtdp_domain_inv_range(struct v3_domain *d, u64 la, u64 npages)
+{
+	struct v3_pasid_device *p;
+	unsigned long flags;
+	int ret;
+
+	if (!vtdp_is_s1(d))
+		return vtdp_inv_iotlb_range(d->iommu, d->did, la, npages);
+	ret = vtdp_inv_piotlb_range(d->iommu, d->did, VTDP_PASID_RID_DEFAULT,
+				    la, npages);
+	spin_lock_irqsave(&d->pasid_lock, flags);
+	list_for_each_entry(p, &d->pasids, dom_link)
+		ret = vtdp_inv_piotlb_range(d->iommu, d->did, p->pasid, la,
+					    npages) ?: ret;
+	spin_unlock_irqrestore(&d->pasid_lock, flags);
+	return ret;
+}
+
+/*
+ * Leaf bits for V3 permissions.  First stage has no write-only pages:
+ * present means readable, so WRITE alone also grants read.  A and D are
+ * set up front so that the walk has nothing to write back.
+ */
+static u64 vtdp_leaf_bits(const struct v3_domain *d, u32 perms)
 {
 	u64 bits = 0;
 
+	if (vtdp_is_s1(d))
+		return VTDP_FS_P | VTDP_FS_US | VTDP_FS_A |
+		       ((perms & V3_ACCESS_WRITE) ? VTDP_FS_RW | VTDP_FS_D : 0);
 	if (perms & V3_ACCESS_READ)
 		bits |= VTDP_SS_R;
 	if (perms & V3_ACCESS_WRITE)
@@ -324,7 +386,7 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 				  enum vtdp_extent_kind kind)
 {
 	u64 first = la >> VTDP_PAGE_SHIFT, last = first + span - 1;
-	u64 bits = vtdp_leaf_bits(perms), i, pa, *pte;
+	u64 bits = vtdp_leaf_bits(d, perms), i, pa, *pte;
 	struct vtdp_extent *ext;
 
 	lockdep_assert_held(&d->mutex);
@@ -354,13 +416,13 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 
 	/* Caching mode: not-present entries may be cached, so invalidate. */
 	if (d->pgd && (d->iommu->cap & VTDP_CAP_CM))
-		vtdp_inv_iotlb_range(d->iommu, d->did, la, npages);
+		vtdp_domain_inv_range(d, la, npages);
 	return V3_STATUS_SUCCESS;
 
 rollback:
 	vtdp_clear_leaves(d, la, i);
 	if (i && d->pgd)
-		vtdp_inv_iotlb_range(d->iommu, d->did, la, i);
+		vtdp_domain_inv_range(d, la, i);
 	kfree(ext);
 	return V3_STATUS_INSUFFICIENT_RESOURCES;
 }
@@ -421,7 +483,7 @@ static void vtdp_cut(struct v3_domain *d, u64 first, u64 last,
 /* Domains                                                                 */
 
 /* Validate a reserved-region list for a Translate domain (spec §4.7). */
-static v3_status_t vtdp_check_regions(struct vtdp_iommu *iommu,
+static v3_status_t vtdp_check_regions(unsigned int aw_bits,
 				      const struct v3_reserved_region *regions)
 {
 	const struct v3_reserved_region *r, *o;
@@ -433,7 +495,7 @@ static v3_status_t vtdp_check_regions(struct vtdp_iommu *iommu,
 		if (++n > VTDP_MAX_REGIONS)
 			return V3_STATUS_INVALID_PARAMETER_4;
 		if (r->base & (VTDP_PAGE_SIZE - 1) ||
-		    !vtdp_range_fits(iommu, r->base, r->number_of_pages))
+		    !vtdp_range_fits(aw_bits, r->base, r->number_of_pages))
 			return V3_STATUS_INVALID_PARAMETER_4;
 		last = first + r->number_of_pages - 1;
 		/* the interrupt window can never be identity-mapped */
@@ -502,7 +564,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 			return V3_STATUS_INVALID_PARAMETER_3;
 		if (alloc->type == V3_LOGICAL_ALLOCATOR_BUDDY &&
 		    (alloc->address_width < 13 ||
-		     alloc->address_width > min(63U, iommu->aw_bits) ||
+		     alloc->address_width > min(63U, vtdp_type_aw(iommu, type)) ||
 		     (type != V3_DOMAIN_TYPE_TRANSLATE &&
 		      type != V3_DOMAIN_TYPE_TRANSLATE_S1)))
 			return V3_STATUS_INVALID_PARAMETER_3;
@@ -511,7 +573,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 		return V3_STATUS_INVALID_PARAMETER_4;
 	if (type == V3_DOMAIN_TYPE_TRANSLATE ||
 	    type == V3_DOMAIN_TYPE_TRANSLATE_S1) {
-		st = vtdp_check_regions(iommu, regions);
+		st = vtdp_check_regions(vtdp_type_aw(iommu, type), regions);
 		if (st)
 			return st;
 	}
@@ -520,14 +582,13 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 
 	/*
 	 * Types not allowed now: PassThrough while the hardware or the policy
-	 * withholds it; TranslateS1 (first-stage tables) is not built by this
-	 * driver yet.  Unmanaged domains are created (they hold a DID and block
+	 * withholds it, TranslateS1 without first-stage support.  Unmanaged domains are created (they hold a DID and block
 	 * DMA) so that FlushDomain and ConfigureDomain have something to act
 	 * on; no configuration is ever accepted on x86 (spec §5.13).
 	 */
-	if (type == V3_DOMAIN_TYPE_TRANSLATE_S1 ||
-	    (type == V3_DOMAIN_TYPE_PASS_THROUGH &&
-	     !(vtdp_domain_types(iommu) & BIT(V3_DOMAIN_TYPE_PASS_THROUGH))))
+	if ((type == V3_DOMAIN_TYPE_TRANSLATE_S1 ||
+	     type == V3_DOMAIN_TYPE_PASS_THROUGH) &&
+	    !(vtdp_domain_types(iommu) & BIT(type)))
 		return V3_STATUS_NOT_SUPPORTED;
 
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
@@ -535,6 +596,9 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
 	d->iommu = iommu;
 	d->type = type;
+	d->aw_bits = vtdp_type_aw(iommu, type);
+	spin_lock_init(&d->pasid_lock);
+	INIT_LIST_HEAD(&d->pasids);
 	if (alloc && alloc->type == V3_LOGICAL_ALLOCATOR_BUDDY)
 		d->alloc_width = alloc->address_width;
 	mutex_init(&d->mutex);
@@ -547,7 +611,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 	}
 	d->did = did;
 
-	if (type == V3_DOMAIN_TYPE_TRANSLATE) {
+	if (vtdp_is_translate(d)) {
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
 		d->pgd = (void *)get_zeroed_page(GFP_KERNEL);
 		if (!d->pgd)
@@ -676,7 +740,14 @@ static int vtdp_pasid_entry_for(const struct v3_domain *d,
 			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
 			      ((u64)VTDP_PGTT_SS << VTDP_PE0_PGTT_SHIFT) |
 			      (virt_to_phys(d->pgd) & VTDP_PE0_SSPTPTR_MASK);
-	else if (d->type == V3_DOMAIN_TYPE_PASS_THROUGH)
+	else if (d->type == V3_DOMAIN_TYPE_TRANSLATE_S1) {
+		/* 4-level first stage; user requests only (SRE clear) */
+		val->val[0] = VTDP_PE0_P |
+			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
+			      ((u64)VTDP_PGTT_FS << VTDP_PE0_PGTT_SHIFT);
+		val->val[2] = (virt_to_phys(d->pgd) & VTDP_PE2_FLPTPTR_MASK) |
+			      VTDP_PE2_FLPM_4LVL;
+	} else if (d->type == V3_DOMAIN_TYPE_PASS_THROUGH)
 		val->val[0] = VTDP_PE0_P |
 			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
 			      ((u64)VTDP_PGTT_PT << VTDP_PE0_PGTT_SHIFT);
@@ -685,12 +756,20 @@ static int vtdp_pasid_entry_for(const struct v3_domain *d,
 	return 0;
 }
 
-static int vtdp_inv_rid_pasid(struct vtdp_iommu *iommu, u16 did)
+/*
+ * Drop what the unit cached for @pasid's use of @d: the PASID-cache entry,
+ * then the IOTLB flavour that covers the domain's format (domain-selective
+ * for second stage, PASID-based for first stage).
+ */
+static int vtdp_inv_domain_pasid(struct v3_domain *d, u32 pasid)
 {
-	int ret = vtdp_inv_pasid_cache(iommu, did, VTDP_PASID_RID_DEFAULT,
-				       false);
+	int ret = vtdp_inv_pasid_cache(d->iommu, d->did, pasid, false);
 
-	return ret ?: vtdp_inv_iotlb_domain(iommu, did);
+	if (ret)
+		return ret;
+	if (vtdp_is_s1(d))
+		return vtdp_inv_piotlb_pasid(d->iommu, d->did, pasid);
+	return vtdp_inv_iotlb_domain(d->iommu, d->did);
 }
 
 static v3_status_t vtdp_attach_device_ex(struct v3_domain *domain,
@@ -734,10 +813,10 @@ static v3_status_t vtdp_attach_device_ex(struct v3_domain *domain,
 
 	pe = &v->pasid_table0[VTDP_PASID_RID_DEFAULT];
 	vtdp_write_pasid_entry(iommu, pe, &val);
-	if (vtdp_inv_rid_pasid(iommu, d->did)) {
+	if (vtdp_inv_domain_pasid(d, VTDP_PASID_RID_DEFAULT)) {
 		/* the hardware did not confirm: undo, report failure */
 		vtdp_clear_pasid_entry(iommu, pe);
-		vtdp_inv_rid_pasid(iommu, d->did);
+		vtdp_inv_domain_pasid(d, VTDP_PASID_RID_DEFAULT);
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
@@ -765,7 +844,7 @@ static v3_status_t vtdp_detach_device_ex(struct v3_dma_device *dev)
 	}
 	d = v->domain;
 	vtdp_clear_pasid_entry(iommu, &v->pasid_table0[VTDP_PASID_RID_DEFAULT]);
-	if (vtdp_inv_rid_pasid(iommu, d->did))
+	if (vtdp_inv_domain_pasid(d, VTDP_PASID_RID_DEFAULT))
 		dev_err(&iommu->pdev->dev,
 			"detach of %s: invalidation failed, stale translations may survive\n",
 			pci_name(v->pdev));
@@ -902,7 +981,7 @@ static v3_status_t vtdp_place(struct v3_domain *d, u64 npages,
 {
 	if (explicit_la &&
 	    (*explicit_la & (VTDP_PAGE_SIZE - 1) ||
-	     !vtdp_range_fits(d->iommu, *explicit_la, npages)))
+	     !vtdp_range_fits(d->aw_bits, *explicit_la, npages)))
 		return explicit_status;
 	if (d->alloc_width) {
 		if (explicit_la)
@@ -986,7 +1065,7 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 		st = V3_STATUS_INVALID_PARAMETER_3;
 		goto out;
 	}
-	if (!vtdp_range_fits(d->iommu, la, npages)) {
+	if (!vtdp_range_fits(d->aw_bits, la, npages)) {
 		st = V3_STATUS_INVALID_PARAMETER;
 		goto out;
 	}
@@ -1027,7 +1106,7 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 clear:
 	vtdp_clear_leaves(d, la, npages);
 	/* synchronous: no stale translation survives the return */
-	if (vtdp_inv_iotlb_range(d->iommu, d->did, la, npages)) {
+	if (vtdp_domain_inv_range(d, la, npages)) {
 		dev_err(&d->iommu->pdev->dev,
 			"unmap %#llx+%llu pages: IOTLB invalidation failed\n",
 			la, npages);
@@ -1067,13 +1146,12 @@ static void vtdp_identity_undo(struct v3_domain *d, u64 pa, u64 len)
 	}
 	vtdp_clear_leaves(d, pa, len);
 	if (d->pgd)
-		vtdp_inv_iotlb_range(d->iommu, d->did, pa, len);
+		vtdp_domain_inv_range(d, pa, len);
 }
 
 static bool vtdp_identity_type(const struct v3_domain *d)
 {
-	return d->type == V3_DOMAIN_TYPE_TRANSLATE ||
-	       d->type == V3_DOMAIN_TYPE_PASS_THROUGH;
+	return vtdp_is_translate(d) || d->type == V3_DOMAIN_TYPE_PASS_THROUGH;
 }
 
 static v3_status_t vtdp_map_identity_range_ex(struct v3_domain *domain,
@@ -1108,7 +1186,7 @@ static v3_status_t vtdp_map_identity_range_ex(struct v3_domain *domain,
 	for (i = 0; i < n; i += len) {
 		len = vtdp_phys_run(phys, i, n);
 		pa = vtdp_phys_page(phys, i);
-		if (!vtdp_range_fits(d->iommu, pa, len)) {
+		if (!vtdp_range_fits(d->aw_bits, pa, len)) {
 			st = V3_STATUS_INVALID_PARAMETER_3;
 			goto out;
 		}
@@ -1166,7 +1244,7 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 	for (i = 0; i < n; i += len, runs++) {
 		len = vtdp_phys_run(phys, i, n);
 		pa = vtdp_phys_page(phys, i);
-		if (!vtdp_range_fits(d->iommu, pa, len) ||
+		if (!vtdp_range_fits(d->aw_bits, pa, len) ||
 		    !vtdp_covered(d, pa >> VTDP_PAGE_SHIFT,
 				  (pa >> VTDP_PAGE_SHIFT) + len - 1,
 				  VTDP_EXTENT_IDENTITY)) {
@@ -1196,11 +1274,14 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 		vtdp_clear_leaves(d, pa, len);
 	}
 	if (d->pgd) {
-		int ret = runs == 1 ?
-			vtdp_inv_iotlb_range(d->iommu, d->did,
-					     vtdp_phys_page(phys, 0), n) :
-			vtdp_inv_iotlb_domain(d->iommu, d->did);
+		int ret = 0;
 
+		/* one invalidation per run: the runs may lie far apart */
+		for (i = 0; i < n; i += len) {
+			len = vtdp_phys_run(phys, i, n);
+			ret = vtdp_domain_inv_range(d, vtdp_phys_page(phys, i),
+						    len) ?: ret;
+		}
 		if (ret)
 			st = V3_STATUS_UNSUCCESSFUL;
 	}
@@ -1860,7 +1941,7 @@ vtdp_map_reserved_logical_range(struct v3_la_token *token, u64 offset,
 	}
 	d = t->domain;
 	la = t->pub.logical_address_base + offset;
-	bits = vtdp_leaf_bits(perms);
+	bits = vtdp_leaf_bits(d, perms);
 	for (i = 0; i < npages; i++) {
 		pte = vtdp_pte(d, la + (i << VTDP_PAGE_SHIFT), false);
 		if (WARN_ON_ONCE(!pte)) {	/* Reserve built them all */
@@ -1876,7 +1957,7 @@ vtdp_map_reserved_logical_range(struct v3_la_token *token, u64 offset,
 	__set_bit(p0, t->seg_start);
 	t->nsegs++;
 	if (iommu->cap & VTDP_CAP_CM)
-		vtdp_inv_iotlb_range(iommu, d->did, la, npages);
+		vtdp_domain_inv_range(d, la, npages);
 	out->owning_token = token;
 	out->offset = offset;
 	out->size = npages << VTDP_PAGE_SHIFT;
@@ -1922,7 +2003,7 @@ vtdp_unmap_reserved_logical_range(struct v3_mapped_segment *seg)
 	bitmap_clear(t->mapped, p0, n);
 	__clear_bit(p0, t->seg_start);
 	t->nsegs--;
-	if (vtdp_inv_iotlb_range(iommu, t->domain->did, la, n)) {
+	if (vtdp_domain_inv_range(t->domain, la, n)) {
 		dev_err_ratelimited(&iommu->pdev->dev,
 				    "unmap reserved %#llx+%llu pages: IOTLB invalidation failed\n",
 				    la, n);
@@ -2230,14 +2311,6 @@ static v3_status_t vtdp_delete_pasid_device(struct v3_pasid_device *pdev)
 	return V3_STATUS_SUCCESS;
 }
 
-/* Drop what the unit cached for (@did, @pasid).  iommu->lock held. */
-static int vtdp_inv_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid)
-{
-	int ret = vtdp_inv_pasid_cache(iommu, did, pasid, false);
-
-	return ret ?: vtdp_inv_piotlb_pasid(iommu, did, pasid);
-}
-
 static v3_status_t vtdp_attach_pasid_device(struct v3_domain *domain,
 					    struct v3_pasid_device *pdev)
 {
@@ -2246,6 +2319,7 @@ static v3_status_t vtdp_attach_pasid_device(struct v3_domain *domain,
 	struct vtdp_pasid_entry val, *pe;
 	struct v3_pasid_device *p;
 	struct v3_domain *d;
+	unsigned long flags;
 
 	might_sleep();
 	if (!iommu)
@@ -2279,14 +2353,17 @@ static v3_status_t vtdp_attach_pasid_device(struct v3_domain *domain,
 		goto out;
 	}
 	vtdp_write_pasid_entry(iommu, pe, &val);
-	if (vtdp_inv_pasid(iommu, d->did, p->pasid)) {
+	if (vtdp_inv_domain_pasid(d, p->pasid)) {
 		vtdp_clear_pasid_entry(iommu, pe);
-		vtdp_inv_pasid(iommu, d->did, p->pasid);
+		vtdp_inv_domain_pasid(d, p->pasid);
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
 	p->domain = d;
 	d->attached++;
+	spin_lock_irqsave(&d->pasid_lock, flags);
+	list_add_tail(&p->dom_link, &d->pasids);
+	spin_unlock_irqrestore(&d->pasid_lock, flags);
 out:
 	mutex_unlock(&iommu->lock);
 	return st;
@@ -2297,6 +2374,7 @@ static v3_status_t vtdp_detach_pasid_device(struct v3_pasid_device *pdev)
 	struct vtdp_iommu *iommu = vtdp_get_unit();
 	struct v3_pasid_device *p;
 	struct vtdp_pasid_entry *pe;
+	unsigned long flags;
 
 	might_sleep();
 	if (!iommu)
@@ -2310,7 +2388,10 @@ static v3_status_t vtdp_detach_pasid_device(struct v3_pasid_device *pdev)
 	pe = vtdp_pasid_entry(p->parent, p->pasid, false);
 	if (pe)
 		vtdp_clear_pasid_entry(iommu, pe);
-	if (vtdp_inv_pasid(iommu, p->domain->did, p->pasid))
+	spin_lock_irqsave(&p->domain->pasid_lock, flags);
+	list_del(&p->dom_link);
+	spin_unlock_irqrestore(&p->domain->pasid_lock, flags);
+	if (vtdp_inv_domain_pasid(p->domain, p->pasid))
 		dev_err(&iommu->pdev->dev,
 			"detach of PASID %u: invalidation failed, stale translations may survive\n",
 			p->pasid);

@@ -111,6 +111,14 @@ struct v3_domain {
 	unsigned int attached;
 	unsigned int ntokens;		/* live tokens; @mutex */
 	u32 alloc_width;		/* buddy AddressWidth, 0: no allocator */
+	unsigned int aw_bits;		/* input width of the tables */
+
+	/*
+	 * Attached PASID sub-devices, for first-stage invalidation.  A
+	 * spinlock: UnmapReserved walks it in atomic context.
+	 */
+	spinlock_t pasid_lock;
+	struct list_head pasids;
 
 	/* @mutex serialises page-table edits and the extent tree */
 	struct mutex mutex;
@@ -142,6 +150,7 @@ struct v3_pasid_device {
 	struct v3_dma_device *parent;
 	u32 pasid;
 	struct v3_domain *domain;	/* attached domain; iommu->lock */
+	struct list_head dom_link;	/* domain->pasids while attached */
 };
 
 struct v3_dma_device {
@@ -201,6 +210,8 @@ int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did);
 int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
 			 u64 npages);
 int vtdp_inv_piotlb_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid);
+int vtdp_inv_piotlb_range(struct vtdp_iommu *iommu, u16 did, u32 pasid,
+			  u64 addr, u64 npages);
 struct vtdp_context_entry *vtdp_context_entry(struct vtdp_iommu *iommu,
 					      u8 bus, u8 devfn, bool alloc);
 

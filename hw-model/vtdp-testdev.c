@@ -574,7 +574,7 @@ static void td_write32(VtdpTestdevState *s, hwaddr off, uint32_t val)
         break;
     case VTDP_TD_QPASID:
         /* The register is as wide as the PASID capability says. */
-        q->pasid = val & MAKE_64BIT_MASK(0, s->pasid_bits);
+        q->pasid = val & ((1u << s->pasid_bits) - 1);
         td_queue_bind_pasid(s, q);
         break;
     case VTDP_TD_QTAIL:
@@ -716,7 +716,7 @@ static int td_post_load(void *opaque, int version_id)
             q->tail &= q->ring_size - 1;
         }
         q->ctrl &= td_qctrl_mask(s);
-        q->pasid &= MAKE_64BIT_MASK(0, s->pasid_bits);
+        q->pasid &= ((1u << s->pasid_bits) - 1);
         td_queue_bind_pasid(s, q);
     }
     s->rr_next %= s->nqueues;

@@ -846,6 +846,53 @@ static void test_pasid_refused(void)
     env_stop(&e);
 }
 
+/*
+ * A guest sweeping PASIDs cannot make the IOMMU create address spaces
+ * without bound (max-pasid-spaces); a testdev without the PASID
+ * capability (pasid-bits=0) has no PASID_EN and never tags.
+ */
+static void test_pasid_limits(void)
+{
+    Env e;
+    TdResult r;
+    uint64_t l4;
+    uint32_t p;
+
+    env_start(&e, "max-pasid-spaces=2", NULL);
+    l4 = env_alloc(&e, 1);
+    ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    for (p = 1; p <= 3; p++) {
+        set_pe_ss(&e, p, 3, l4, 0);
+    }
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, 1, T_VA, 1));
+    g_assert_true(td_imm_ok(&e, 1, VTDP_TD_QCTRL_PASID_EN, 2, T_VA, 2));
+    r = td_imm(&e, 2, VTDP_TD_QCTRL_PASID_EN, 3, T_VA, 3);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(r.fault_info), ==, MEMTX_ACCESS_ERROR);
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 2);
+    /* the PASIDs that have one keep working */
+    g_assert_true(td_imm_ok(&e, 3, VTDP_TD_QCTRL_PASID_EN, 1, T_VA, 4));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 4);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    env_stop(&e);
+
+    env_start(&e, NULL, "pasid-bits=0");
+    g_assert_cmphex(e.pasid_cap, ==, 0);
+    g_assert_false(qpci_io_readl(e.td, e.tdbar, VTDP_TD_REG_CAPS) &
+                   VTDP_TD_CAPS_PASID);
+    qpci_io_writel(e.td, e.tdbar, VTDP_TD_QREG(0, VTDP_TD_QPASID), 5);
+    g_assert_cmphex(qpci_io_readl(e.td, e.tdbar,
+                                  VTDP_TD_QREG(0, VTDP_TD_QPASID)), ==, 0);
+    qtest_writeq(e.t.qts, T_DATA(1), 0);
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, 5, T_DATA(1), 0x55);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_OK);
+    g_assert_false(qpci_io_readl(e.td, e.tdbar,
+                                 VTDP_TD_QREG(0, VTDP_TD_QCTRL)) &
+                   VTDP_TD_QCTRL_PASID_EN);
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(1)), ==, 0x55);
+    env_stop(&e);
+}
+
 /* Without an IOMMU a PASID-tagged request has nowhere to go. */
 static void test_pasid_no_iommu(void)
 {
@@ -1631,6 +1678,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/pasid-dma", test_pasid_dma);
     qtest_add_func("/vtdp-iommu/pasid-refused", test_pasid_refused);
     qtest_add_func("/vtdp-iommu/pasid-no-iommu", test_pasid_no_iommu);
+    qtest_add_func("/vtdp-iommu/pasid-limits", test_pasid_limits);
     qtest_add_func("/vtdp-iommu/qi-descriptors", test_qi_descriptors);
     qtest_add_func("/vtdp-iommu/qi-errors", test_qi_errors);
     qtest_add_func("/vtdp-iommu/qi-256bit", test_qi_256bit);

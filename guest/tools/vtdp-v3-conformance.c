@@ -1166,11 +1166,12 @@ static void t_pasid(uint32_t *dev_ep)
 	       "after a delete, the freed PASID is reusable");
 	tap(pasid == pasid1, "CreatePasidDevice: got the freed PASID %u back (%u)", pasid1, pasid);
 	handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, p2);
+	handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, p1);
+	handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, p2);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t2);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, pt);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, um);
-	/* the PASID sub-devices go with the file; the plain token comes back */
 	*dev_ep = tagged;
 }
 
@@ -1299,8 +1300,22 @@ static void dma_case(const char *what, struct dmabuf *ring, uint64_t ring_iova,
 	    what, len);
 }
 
-static void t_dma(uint32_t dev)
+/* Wait (up to 2 s) for the device's fault handler to have run @n times. */
+static struct vtdp_v3_device_state wait_faults(uint32_t dev, uint64_t n)
 {
+	struct vtdp_v3_device_state s = dev_state(dev);
+
+	for (int i = 0; i < 200 && s.faults < n; i++) {
+		usleep(10000);
+		s = dev_state(dev);
+	}
+	return s;
+}
+
+static void t_dma(uint32_t *devp)
+{
+	uint32_t dev = *devp;
+	struct vtdp_v3_device_state fs;
 	struct dmabuf ring, src, dst, src2, dst2;
 	uint64_t rla = 0x10000000, sla = 0x100000, dla = 0x200000;
 	uint32_t t, b, pt, idt, t2, tok, seg, seg_ring = 0, seg_src = 0;
@@ -1327,11 +1342,17 @@ static void t_dma(uint32_t dev)
 		map_ex(t, 2, pdst, &dla, NULL, NULL, 0, NULL);
 	}
 	attach(VTDP_V3_IOC_ATTACH_DEVICE, t, dev);
+	fault_reporting(dev, 0, 1, VTDP_V3_FR_CONFIG_HANDLER);
 	dma_case("Translate (explicit)", &ring, rla, &src, sla, &dst, dla, 4 * PAGE, false, 0, 1);
 	unmap(t, dla, 4);
 	st = dma_copy(ring.mem, rla, sla, dla, PAGE, false, 0, &fi);
 	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
 	    "DMA Translate: write after UnmapLogicalRange faults (synchronous invalidation)");
+	fs = wait_faults(dev, 1);
+	tap(fs.faults == 1 && fs.fault_last_address == dla &&
+	    fs.fault_last_reason == VTDP_FR_SM_SS_NOT_PRESENT && !fs.fault_last_pasid_valid,
+	    "fault handler: one fault, address %#" PRIx64 ", reason %#x, no PASID",
+	    (uint64_t)fs.fault_last_address, fs.fault_last_reason);
 	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
 
 	/* Translate with the buddy allocator */
@@ -1437,9 +1458,15 @@ static void t_dma(uint32_t dev)
 		tap(i == PAGE, "DMA PASID: the untagged domain's page at the same IOVA is untouched");
 	}
 	handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, pd);
+	fs = dev_state(dev);
 	st = dma_copy(ring.mem, rla, sla, dla, PAGE, true, pasid, &fi);
 	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_PASID),
 	    "DMA PASID: tagged DMA after DetachPasidDevice faults (PASID in fault_info)");
+	fs = wait_faults(dev, fs.faults + 1);
+	tap(fs.fault_last_pasid_valid && fs.fault_last_pasid == pasid &&
+	    fs.fault_last_reason == VTDP_FR_SM_PTE_NOT_PRESENT,
+	    "fault handler: the tagged fault carries PASID %u (got %u, reason %#x)", pasid,
+	    fs.fault_last_pasid, fs.fault_last_reason);
 	{
 		/* the same through a first-stage domain */
 		uint32_t s1 = domain(VTDP_V3_DOMAIN_TRANSLATE_S1);
@@ -1460,6 +1487,42 @@ static void t_dma(uint32_t dev)
 	handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, pd);
 	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t2);
+
+	/* SuppressPasidFaults: tagged faults are not reported, untagged ones are */
+	fault_reporting(dev, 0, 0, VTDP_V3_FR_CONFIG_NULL);
+	if (handle_op(VTDP_V3_IOC_DELETE_DEVICE, dev) == VTDP_V3_STATUS_SUCCESS &&
+	    pasid_cfg_device(bdf_ep, VTDP_V3_PASID_TAGGED_DMA, 1, &dev) == VTDP_V3_STATUS_SUCCESS) {
+		struct vtdp_v3_query_device_info qi = { .device = dev, .size = 3 };
+		uint64_t before;
+
+		*devp = dev;
+		xioctl(VTDP_V3_IOC_QUERY_DEVICE_INFO, &qi, "QDI");
+		tap(qi.info[0] == 1 && qi.info[1] == 1 && qi.info[2] == 1,
+		    "QueryDeviceInfo: PasidTaggedDma with SuppressPasidFaults -> 1,1,1");
+		create_pasid(dev, 0, &pd, &pasid);
+		t2 = domain(VTDP_V3_DOMAIN_TRANSLATE);
+		attach(VTDP_V3_IOC_ATTACH_DEVICE, t, dev);
+		attach(VTDP_V3_IOC_ATTACH_PASID_DEVICE, t2, pd);
+		fault_reporting(dev, 0, 1, VTDP_V3_FR_CONFIG_HANDLER);
+		before = dev_state(dev).faults;
+		st = dma_copy(ring.mem, rla, sla, dla, PAGE, true, pasid, &fi);
+		usleep(200000);
+		fs = dev_state(dev);
+		tap(st == VTDP_TD_ST_DMA_FAULT && fs.faults == before,
+		    "SuppressPasidFaults: tagged fault fails the DMA but is not reported (%" PRIu64
+		    " reported)", (uint64_t)(fs.faults - before));
+		st = dma_copy(ring.mem, rla, sla, 0x7000000, PAGE, false, 0, &fi);
+		fs = wait_faults(dev, before + 1);
+		tap(st == VTDP_TD_ST_DMA_FAULT && fs.faults == before + 1,
+		    "SuppressPasidFaults: an untagged fault is still reported");
+		fault_reporting(dev, 0, 0, VTDP_V3_FR_CONFIG_NULL);
+		handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, pd);
+		handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, pd);
+		handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+		handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t2);
+	} else {
+		tap(false, "recreate the endpoint with SuppressPasidFaults");
+	}
 out:
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, b);
@@ -1712,11 +1775,13 @@ int main(void)
 	t_state_change(dev_ep);
 	t_tokens();
 	t_pasid(&dev_ep);
-	t_dma(dev_ep);
+	t_dma(&dev_ep);
 	t_allocator();
 	t_concurrency();
 	t_did_exhaustion();
 
+	tap(system("rmmod vtdp 2>/dev/null") != 0,
+	    "rmmod vtdp is refused while V3 objects are alive");
 	tap(close(fd) == 0, "close tears everything down");
 	fd = open("/dev/vtdp-v3", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
@@ -1728,6 +1793,16 @@ int main(void)
 	} else {
 		tap(false, "reopen /dev/vtdp-v3");
 	}
+	/* nothing left: the module unloads and comes back */
+	tap(system("rmmod vtdp") == 0 && access("/dev/vtdp-v3", F_OK) != 0,
+	    "rmmod vtdp succeeds once every object is gone");
+	fd = -1;
+	if (system("insmod /lib/modules/vtdp/vtdp.ko") == 0)
+		fd = open("/dev/vtdp-v3", O_RDWR | O_CLOEXEC);
+	tap(fd >= 0 && get_interface(3, 0, 0) == VTDP_V3_STATUS_SUCCESS,
+	    "insmod vtdp again: the unit is back and offers the interface");
+	if (fd >= 0)
+		close(fd);
 	printf("1..%d\n", test_no);
 	if (failures)
 		diag("%d of %d test(s) failed", failures, test_no);

@@ -1370,6 +1370,15 @@ void vtdp_v3_deliver_fault(struct vtdp_iommu *iommu,
 			continue;
 		found = v;
 		info->x64.domain = v->domain;
+		/* a tagged request was translated by its sub-device's domain */
+		if (info->pasid_valid) {
+			struct v3_pasid_device *p;
+
+			info->x64.domain = NULL;
+			list_for_each_entry(p, &iommu->pasid_devices, link)
+				if (p->parent == v && p->pasid == info->pasid)
+					info->x64.domain = p->domain;
+		}
 		spin_lock_irqsave(&v->fault_lock, flags);
 		handler = v->fault_handler;
 		ctx = v->fault_context;

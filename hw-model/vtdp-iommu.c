@@ -6,8 +6,8 @@
  * file, table walks, caches, fault recording) is implemented by the
  * QEMU-independent translation core in core/vtdp-core.c; the glue provides
  * the PCI function (BAR 0 registers, MSI-X), the per-device IOMMU address
- * spaces handed to the PCI bus, guest memory access for the core and the
- * "info vtdp-faults" monitor command.
+ * spaces handed to the PCI bus and guest memory access for the core.  The
+ * monitor commands are in vtdp-monitor.c.
  *
  * Locking: every call into the core happens with s->lock held (the core is
  * not thread safe).  The lock is recursive only so that re-entry from a
@@ -21,14 +21,11 @@
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qapi/error.h"
-#include "qobject/qdict.h"
 #include "exec/address-spaces.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
-#include "monitor/hmp.h"
-#include "monitor/monitor.h"
 #include "qemu/timer.h"
 #include "hw/vtdp/vtdp-iommu.h"
 #include "trace.h"
@@ -737,103 +734,45 @@ static const TypeInfo vtdp_iommu_types[] = {
 DEFINE_TYPES(vtdp_iommu_types)
 
 /* ---------------------------------------------------------------------- */
-/* Monitor: info vtdp-faults [N]                                           */
+/* For the monitor (vtdp-monitor.c)                                        */
 
-static int vtdp_iommu_collect(Object *obj, void *opaque)
+static gint vtdp_as_compare(gconstpointer a, gconstpointer b)
 {
-    GPtrArray *found = opaque;
+    const VTDPAddressSpace *x = *(VTDPAddressSpace * const *)a;
+    const VTDPAddressSpace *y = *(VTDPAddressSpace * const *)b;
+    uint32_t kx = PCI_BUILD_BDF(pci_bus_num(x->bus), x->devfn);
+    uint32_t ky = PCI_BUILD_BDF(pci_bus_num(y->bus), y->devfn);
 
-    if (object_dynamic_cast(obj, TYPE_VTDP_IOMMU)) {
-        g_ptr_array_add(found, obj);
+    if (kx != ky) {
+        return kx < ky ? -1 : 1;
+    }
+    /* Untagged (PCI_NO_PASID) before the PASIDs, then by PASID. */
+    if (x->pasid != y->pasid) {
+        return x->pasid == PCI_NO_PASID ? -1 :
+               y->pasid == PCI_NO_PASID ? 1 : (x->pasid < y->pasid ? -1 : 1);
     }
     return 0;
 }
 
-static void vtdp_iommu_print_faults(Monitor *mon, VTDPIOMMUState *s,
-                                    size_t max)
+void vtdp_iommu_foreach_address_space(VTDPIOMMUState *s,
+                                      VTDPAddressSpaceFn fn, void *opaque)
 {
-    PCIDevice *dev = PCI_DEVICE(s);
-    g_autofree struct vtdp_fault_record *recs = NULL;
-    struct vtdp_core_stats stats;
-    size_t n, i;
+    g_autoptr(GPtrArray) all = g_ptr_array_new();
+    GHashTableIter iter;
+    gpointer vas_ptr;
 
-    monitor_printf(mon, "%s (%02x:%02x.%x):\n",
-                   DEVICE(s)->id ? DEVICE(s)->id : TYPE_VTDP_IOMMU,
-                   pci_dev_bus_num(dev), PCI_SLOT(dev->devfn),
-                   PCI_FUNC(dev->devfn));
-
-    if (!s->core_ready) {
-        monitor_printf(mon, "  not realized\n");
-        return;
+    g_hash_table_iter_init(&iter, s->as_by_devfn);
+    while (g_hash_table_iter_next(&iter, NULL, &vas_ptr)) {
+        g_ptr_array_add(all, vas_ptr);
     }
 
-    qemu_rec_mutex_lock(&s->lock);
-    max = MIN(max, s->core.cfg.fault_log_size);
-    recs = g_new0(struct vtdp_fault_record, MAX(max, 1));
-    n = vtdp_core_fault_log(&s->core, recs, max);
-    stats = s->core.stats;
-    qemu_rec_mutex_unlock(&s->lock);
+    /* By requester id and PASID, so the monitor's output is stable. */
+    g_ptr_array_sort(all, vtdp_as_compare);
+    for (guint i = 0; i < all->len; i++) {
+        VTDPAddressSpace *vas = all->pdata[i];
 
-    monitor_printf(mon, "  %8s %18s %-7s %-7s %-18s %-5s %-28s %s\n",
-                   "index", "time_ns", "sid", "pasid", "address", "dir",
-                   "reason", "flags");
-    if (!n) {
-        monitor_printf(mon, "  no faults\n");
-    }
-    for (i = 0; i < n; i++) {
-        const struct vtdp_fault_record *r = &recs[i];
-        g_autofree char *pasid = r->pasid_valid ?
-            g_strdup_printf("0x%05x", r->pasid) : g_strdup("-");
-        g_autofree char *reason =
-            g_strdup_printf("0x%02x %s", r->reason,
-                            vtdp_fault_reason_name(r->reason));
-        g_autofree char *flags =
-            g_strdup_printf("%s%s%s%s", r->priv ? " priv" : "",
-                            r->exec ? " exec" : "",
-                            r->suppressed ? " suppressed" : "",
-                            r->dropped ? " dropped" : "");
-
-        monitor_printf(mon, "  %8" PRIu64 " %18" PRIu64
-                       " %02x:%02x.%x %-7s 0x%016" PRIx64 " %-5s %-*s%s\n",
-                       r->index, r->time_ns, PCI_BUS_NUM(r->sid),
-                       PCI_SLOT(r->sid & 0xff), PCI_FUNC(r->sid & 0xff),
-                       pasid, r->addr, r->write ? "write" : "read",
-                       flags[0] ? 28 : 0, reason, flags);
-    }
-    monitor_printf(mon, "  recorded %" PRIu64 ", suppressed %" PRIu64
-                   ", dropped %" PRIu64 "\n", stats.faults_recorded,
-                   stats.faults_suppressed, stats.faults_dropped);
-    monitor_printf(mon, "  translations %" PRIu64 "; iotlb hits %" PRIu64
-                   " misses %" PRIu64 " evictions %" PRIu64
-                   "; context cache hits %" PRIu64 " misses %" PRIu64
-                   "; pasid cache hits %" PRIu64 " misses %" PRIu64 "\n",
-                   stats.translations, stats.iotlb_hits, stats.iotlb_misses,
-                   stats.iotlb_evictions, stats.ctx_hits, stats.ctx_misses,
-                   stats.pc_hits, stats.pc_misses);
-    monitor_printf(mon, "  invalidations: context %" PRIu64 " pasid-cache %"
-                   PRIu64 " iotlb %" PRIu64 " pasid-iotlb %" PRIu64
-                   " dev-tlb %" PRIu64 " iec %" PRIu64 " wait %" PRIu64
-                   " errors %" PRIu64 "\n", stats.inv_context,
-                   stats.inv_pasid_cache, stats.inv_iotlb, stats.inv_piotlb,
-                   stats.inv_devtlb, stats.inv_iec, stats.inv_wait,
-                   stats.inv_errors);
-}
-
-void hmp_info_vtdp_faults(Monitor *mon, const QDict *qdict)
-{
-    g_autoptr(GPtrArray) found = g_ptr_array_new();
-    int64_t count = qdict_get_try_int(qdict, "count", -1);
-    /* N <= 0 or absent: the whole log */
-    size_t max = count > 0 ? count : SIZE_MAX;
-    guint i;
-
-    object_child_foreach_recursive(object_get_root(), vtdp_iommu_collect,
-                                   found);
-    if (!found->len) {
-        monitor_printf(mon, "No vtdp-iommu device\n");
-        return;
-    }
-    for (i = 0; i < found->len; i++) {
-        vtdp_iommu_print_faults(mon, VTDP_IOMMU(found->pdata[i]), max);
+        fn(PCI_BUILD_BDF(pci_bus_num(vas->bus), vas->devfn),
+           vas->pasid != PCI_NO_PASID,
+           vas->pasid != PCI_NO_PASID ? vas->pasid : 0, opaque);
     }
 }

@@ -26,11 +26,11 @@
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "system/dma.h"
+#include "hw/vtdp/vtdp-testdev.h"
 #include "vtdp/iommu-hw.h"
 #include "vtdp/testdev-hw.h"
 #include "trace.h"
 
-#define TYPE_VTDP_TESTDEV "vtdp-testdev"
 OBJECT_DECLARE_SIMPLE_TYPE(VtdpTestdevState, VTDP_TESTDEV)
 
 /* DMA transfers are split at this boundary (IOMMU page granularity). */
@@ -786,10 +786,24 @@ static void td_class_init(ObjectClass *klass, void *data)
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
+/* The counters, read-only, for qom-get and the monitor's query-vtdp. */
+static void td_instance_init(Object *obj)
+{
+    VtdpTestdevState *s = VTDP_TESTDEV(obj);
+
+    object_property_add_uint64_ptr(obj, "descriptors", &s->stat_desc,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "bytes", &s->stat_bytes,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "faults", &s->stat_faults,
+                                   OBJ_PROP_FLAG_READ);
+}
+
 static const TypeInfo td_info = {
     .name = TYPE_VTDP_TESTDEV,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(VtdpTestdevState),
+    .instance_init = td_instance_init,
     .class_init = td_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

@@ -274,6 +274,109 @@ static uint32_t td_write_imm(VtdpTest *t, QPCIDevice *td, QPCIBar bar,
 }
 
 /*
+ * The QMP view of a fault (qemu-patches/0006): query-vtdp-faults has
+ * exactly the fault the hardware recorded, query-vtdp the counters and
+ * address spaces, vtdp-faults-clear empties the log but not the counters,
+ * and HMP shows the same data.
+ */
+static void test_monitor_qmp(void)
+{
+    VtdpTest t;
+    QPCIDevice *td;
+    QPCIBar tdbar;
+    const uint16_t sid = QPCI_DEVFN(VTDP_TD_SLOT, 0);
+    QDict *rsp, *log, *f, *iommu, *ep;
+    QList *logs, *faults;
+    g_autofree char *out = NULL;
+
+    vtdp_test_start3(&t, NULL, NULL, NULL);
+    td = qpci_device_find(t.bus, sid);
+    g_assert(td);
+    qpci_device_enable(td);
+    tdbar = qpci_iomap(td, VTDP_TESTDEV_REG_BAR, NULL);
+
+    rsp = qtest_qmp(t.qts, "{'execute': 'query-vtdp-faults'}");
+    logs = qdict_get_qlist(rsp, "return");
+    g_assert_cmpint(qlist_size(logs), ==, 1);
+    log = qobject_to(QDict, qlist_peek(logs));
+    g_assert_cmpstr(qdict_get_str(log, "id"), ==, "vtdp-iommu");
+    g_assert_cmpint(qdict_get_int(log, "sid"), ==, QPCI_DEVFN(VTDP_TEST_SLOT, 0));
+    g_assert_true(qlist_empty(qdict_get_qlist(log, "faults")));
+    qobject_unref(rsp);
+
+    /* Empty root table, translation on: the testdev's ring fetch faults. */
+    qtest_memset(t.qts, T_ROOT, 0, 0x4000);
+    wr64(&t, VTDP_REG_RTADDR, T_ROOT | VTDP_RTADDR_TTM_SM);
+    wr32(&t, VTDP_REG_GCMD, VTDP_GCMD_SRTP);
+    wr32(&t, VTDP_REG_GCMD, VTDP_GCMD_TE);
+    g_assert_true(td_write_imm(&t, td, tdbar, T_DST, 1) &
+                  VTDP_TD_QSTATUS_RING_FAULT);
+
+    rsp = qtest_qmp(t.qts, "{'execute': 'query-vtdp-faults', "
+                    "'arguments': {'count': 5}}");
+    log = qobject_to(QDict, qlist_peek(qdict_get_qlist(rsp, "return")));
+    g_assert_cmpint(qdict_get_int(log, "recorded"), ==, 1);
+    g_assert_cmpint(qdict_get_int(log, "suppressed"), ==, 0);
+    g_assert_cmpint(qdict_get_int(log, "dropped"), ==, 0);
+    faults = qdict_get_qlist(log, "faults");
+    g_assert_cmpint(qlist_size(faults), ==, 1);
+    f = qobject_to(QDict, qlist_peek(faults));
+    g_assert_cmpint(qdict_get_int(f, "index"), ==, 0);
+    g_assert_cmpint(qdict_get_int(f, "sid"), ==, sid);
+    g_assert_false(qdict_haskey(f, "pasid"));
+    g_assert_cmphex(qdict_get_int(f, "address"), ==, T_RING);
+    g_assert_false(qdict_get_bool(f, "write"));
+    g_assert_cmpint(qdict_get_int(f, "reason"), ==,
+                    VTDP_FR_SM_ROOT_NOT_PRESENT);
+    g_assert_cmpstr(qdict_get_str(f, "reason-name"), ==,
+                    "root entry not present");
+    g_assert_false(qdict_get_bool(f, "suppressed"));
+    g_assert_false(qdict_get_bool(f, "dropped"));
+    qobject_unref(rsp);
+
+    rsp = qtest_qmp(t.qts, "{'execute': 'query-vtdp'}");
+    iommu = qobject_to(QDict, qlist_peek(qdict_get_qlist(
+                qdict_get_qdict(rsp, "return"), "iommus")));
+    ep = qobject_to(QDict, qlist_peek(qdict_get_qlist(
+                qdict_get_qdict(rsp, "return"), "endpoints")));
+    g_assert_true(qdict_get_bool(iommu, "translation-enabled"));
+    g_assert_cmphex(qdict_get_int(iommu, "root-table"), ==, T_ROOT);
+    g_assert_cmpint(qdict_get_int(iommu, "aw-bits"), ==, 48);
+    g_assert_cmpint(qdict_get_int(iommu, "pasid-bits"), ==, 20);
+    g_assert_cmpint(qdict_get_int(iommu, "faults-recorded"), ==, 1);
+    g_assert_cmpint(qdict_get_int(ep, "sid"), ==, sid);
+    g_assert_cmpint(qdict_get_int(ep, "queues"), ==, 8);
+    g_assert_cmpint(qdict_get_int(ep, "faults"), ==, 1);
+    g_assert_cmpint(qdict_get_int(ep, "descriptors"), ==, 0);
+    qobject_unref(rsp);
+
+    out = qtest_hmp(t.qts, "info vtdp");
+    g_assert_nonnull(strstr(out, "translation enabled"));
+    g_assert_nonnull(strstr(out, "faults: recorded 1, suppressed 0"));
+    g_free(out);
+
+    /* Clearing: an unknown id is an error; the log empties, counters stay. */
+    rsp = qtest_qmp(t.qts, "{'execute': 'vtdp-faults-clear', "
+                    "'arguments': {'id': 'nosuch'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(t.qts, "{'execute': 'vtdp-faults-clear', "
+                    "'arguments': {'id': 'vtdp-iommu'}}");
+    g_assert_false(qdict_haskey(rsp, "error"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(t.qts, "{'execute': 'query-vtdp-faults'}");
+    log = qobject_to(QDict, qlist_peek(qdict_get_qlist(rsp, "return")));
+    g_assert_true(qlist_empty(qdict_get_qlist(log, "faults")));
+    g_assert_cmpint(qdict_get_int(log, "recorded"), ==, 1);
+    qobject_unref(rsp);
+    out = qtest_hmp(t.qts, "info vtdp-faults");
+    g_assert_nonnull(strstr(out, "no faults"));
+
+    g_free(td);
+    vtdp_test_stop(&t);
+}
+
+/*
  * Real DMA from vtdp-testdev through the IOMMU: with an empty root table
  * the ring fetch faults (recorded in FRCD, shown by the monitor); with a
  * scalable-mode pass-through PASID entry for RID_PASID the same
@@ -1055,7 +1158,7 @@ static void test_qi_descriptors(void)
     g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
 
     /* The monitor counts every invalidation by type */
-    out = qtest_hmp(e.t.qts, "info vtdp-faults");
+    out = qtest_hmp(e.t.qts, "info vtdp");
     g_test_message("%s", out);
     g_assert_nonnull(strstr(out, "invalidations: context 3 pasid-cache 3 "
                             "iotlb 3 pasid-iotlb 2 dev-tlb 2 iec 1 wait 4 "
@@ -1674,6 +1777,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/hmp-no-device", test_hmp_no_device);
     qtest_add_func("/vtdp-iommu/dma-fault-and-passthrough",
                    test_dma_fault_and_passthrough);
+    qtest_add_func("/vtdp-iommu/monitor-qmp", test_monitor_qmp);
     qtest_add_func("/vtdp-iommu/dma-second-stage", test_dma_second_stage);
     qtest_add_func("/vtdp-iommu/pasid-dma", test_pasid_dma);
     qtest_add_func("/vtdp-iommu/pasid-refused", test_pasid_refused);

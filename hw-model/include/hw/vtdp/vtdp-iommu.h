@@ -68,4 +68,13 @@ struct VTDPIOMMUState {
     uint32_t pasid_spaces;          /* PASID-tagged entries in as_by_devfn */
 };
 
+/*
+ * Call @fn for every DMA address space handed out so far: requester id,
+ * whether it is PASID-tagged, and the PASID.  Needs the BQL.
+ */
+typedef void (*VTDPAddressSpaceFn)(uint16_t sid, bool has_pasid,
+                                   uint32_t pasid, void *opaque);
+void vtdp_iommu_foreach_address_space(VTDPIOMMUState *s,
+                                      VTDPAddressSpaceFn fn, void *opaque);
+
 #endif /* HW_VTDP_VTDP_IOMMU_H */

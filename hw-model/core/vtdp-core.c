@@ -670,8 +670,10 @@ static int walk_pasid(struct vtdp_core *c, struct walk *w)
 	w->fpd |= w->pe.val[0] & VTDP_PE0_FPD;
 	if (!(w->pe.val[0] & VTDP_PE0_P))
 		return VTDP_FR_SM_PTE_NOT_PRESENT;
-	if ((w->pe.val[0] & VTDP_PE0_RSVD) || w->pe.val[3] || w->pe.val[4] ||
-	    w->pe.val[5] || w->pe.val[6] || w->pe.val[7])
+	if ((w->pe.val[0] & (VTDP_PE0_RSVD | VTDP_PE0_UNSUPPORTED)) ||
+	    (w->pe.val[1] & VTDP_PE1_RSVD) || (w->pe.val[2] & VTDP_PE2_RSVD) ||
+	    w->pe.val[3] || w->pe.val[4] || w->pe.val[5] || w->pe.val[6] ||
+	    w->pe.val[7])
 		return VTDP_FR_SM_PTE_RSVD;
 	pc_cache_insert(c, r->sid, w->pasid, &w->pe, dir_fpd);
 	return 0;
@@ -877,6 +879,8 @@ static int translate_paging(struct vtdp_core *c, struct walk *w,
 	case VTDP_PGTT_SS:
 		if (!c->cfg.second_stage)
 			return VTDP_FR_SM_PTE_INVALID;
+		if (pe0 & VTDP_PE0_SSPTPTR_MASK & oa_rsvd_mask(c))
+			return VTDP_FR_SM_PTE_RSVD;
 		switch (VTDP_PE0_AW(pe0)) {
 		case VTDP_PE_AW_39: levels = 3; break;
 		case VTDP_PE_AW_48: levels = 4; break;
@@ -889,6 +893,8 @@ static int translate_paging(struct vtdp_core *c, struct walk *w,
 	case VTDP_PGTT_FS:
 		if (!c->cfg.first_stage)
 			return VTDP_FR_SM_PTE_INVALID;
+		if (pe2 & VTDP_PE2_FLPTPTR_MASK & oa_rsvd_mask(c))
+			return VTDP_FR_SM_PTE_RSVD;
 		if ((pe2 & VTDP_PE2_FLPM_MASK) == VTDP_PE2_FLPM_4LVL)
 			levels = 4;
 		else if ((pe2 & VTDP_PE2_FLPM_MASK) == VTDP_PE2_FLPM_5LVL &&

@@ -724,6 +724,33 @@ static void test_fault_reasons(void)
 	pe.val[7] = 1;
 	tb_set_pasid_entry(&e->m, e->pdir, 6, &pe);
 	EXPECT_FAULT(e, SID, true, 6, 0x1000, false, VTDP_FR_SM_PTE_RSVD);
+	{
+		/* reserved or unimplemented bits in qwords 0-2, and table
+		 * pointers beyond the 48-bit address width */
+		static const struct { unsigned int q; uint64_t bit; bool fs; }
+		rsvd[] = {
+			{ 0, VTDP_PE0_SLEE, false }, { 0, VTDP_PE0_SLADE, false },
+			{ 0, 1ULL << 48, false }, { 1, 1ULL << 16, false },
+			{ 1, 1ULL << 22, false }, { 2, 1ULL << 8, false },
+			{ 2, 1ULL << 1, true }, { 2, 1ULL << 6, true },
+			{ 2, 1ULL << 7, true }, { 2, 1ULL << 48, true },
+		};
+		unsigned int i;
+
+		for (i = 0; i < sizeof(rsvd) / sizeof(rsvd[0]); i++) {
+			pe = rsvd[i].fs ? tb_pe_fs(DID, pt, 4, false) :
+					  tb_pe_ss(DID, pt, 4);
+			pe.val[rsvd[i].q] |= rsvd[i].bit;
+			tb_set_pasid_entry(&e->m, e->pdir, 100 + i, &pe);
+			EXPECT_FAULT(e, SID, true, 100 + i, 0x1000, false,
+				     VTDP_FR_SM_PTE_RSVD);
+		}
+		/* the same entries without the bit are fine up to the walk */
+		pe = tb_pe_fs(DID, tb_pt_new(&e->m), 4, false);
+		tb_set_pasid_entry(&e->m, e->pdir, 99, &pe);
+		EXPECT_FAULT(e, SID, true, 99, 0x1000, false,
+			     VTDP_FR_SM_FS_NOT_PRESENT);
+	}
 	/* PASID dir entry reserved bits and pointer outside memory */
 	tb_write64(&e->m, e->pdir + 8 * 3, 0x200000 | VTDP_PDIR_P | (1 << 5));
 	EXPECT_FAULT(e, SID, true, 3 << 6, 0x1000, false, VTDP_FR_SM_PDIR_RSVD);

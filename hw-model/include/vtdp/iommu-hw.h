@@ -372,8 +372,15 @@ struct vtdp_pasid_entry {
 #define VTDP_PE0_SLADE		(1ULL << 9)
 #define VTDP_PE0_SSPTPTR_MASK	VTDP_ADDR_MASK
 #define VTDP_PE0_RSVD		0xfff0000000000c00ULL	/* bits 63:52, 11:10 */
+/*
+ * Bits of qword 0 vtdp-iommu refuses (fault 0x5a) because the features
+ * behind them are not implemented and not advertised: SLEE (ECAP.SLEE)
+ * and SLADE (ECAP.SLADS).
+ */
+#define VTDP_PE0_UNSUPPORTED	(VTDP_PE0_SLEE | VTDP_PE0_SLADE)
 /* qword 1 */
 #define VTDP_PE1_DID(v)		((uint16_t)((v) & 0xffff))
+#define VTDP_PE1_RSVD		0x00000000007f0000ULL	/* bits 22:16 */
 /* qword 2 */
 #define VTDP_PE2_SRE		(1ULL << 0)	/* supervisor requests enable */
 #define VTDP_PE2_FLPM_SHIFT	2
@@ -383,6 +390,8 @@ struct vtdp_pasid_entry {
 #define VTDP_PE2_WPE		(1ULL << 4)
 #define VTDP_PE2_NXE		(1ULL << 5)
 #define VTDP_PE2_FLPTPTR_MASK	VTDP_ADDR_MASK
+/* reserved bits 11:8, and ERE, SMEP, EAFE (ECAP.ERS/SMEPS/EAFS are 0) */
+#define VTDP_PE2_RSVD		0x0000000000000fc2ULL
 
 /* Second-stage paging entry (VT-d format) */
 #define VTDP_SS_R		(1ULL << 0)

@@ -1773,6 +1773,9 @@ int main(void)
 	t_identity();
 	t_fault_reporting(dev_ep);
 	t_state_change(dev_ep);
+	expect(state_cb(VTDP_V3_IOC_REGISTER_CB, dev_other, 1, VTDP_V3_CB_OTHER_CALLBACK),
+	       VTDP_V3_STATUS_SUCCESS, "RegisterInterfaceStateChangeCallback",
+	       "another device and function (left for close to undo)");
 	t_tokens();
 	t_pasid(&dev_ep);
 	t_dma(&dev_ep);
@@ -1789,6 +1792,8 @@ int main(void)
 
 		expect(create_device(bdf_ep, NULL, 0, 0, &h), VTDP_V3_STATUS_SUCCESS,
 		       "CreateDevice", "endpoint again after the first file closed");
+		expect(create_device(bdf_other, NULL, 0, 0, &h), VTDP_V3_STATUS_SUCCESS,
+		       "CreateDevice", "the other function again (its callback was unregistered)");
 		close(fd);
 	} else {
 		tap(false, "reopen /dev/vtdp-v3");

@@ -47,7 +47,7 @@ struct vtdp_obj {
 		struct {
 			struct v3_dma_device *dev;
 			struct pci_dev *pdev;
-			bool cb_registered;
+			v3_state_change_cb_t cb;	/* registered, or NULL */
 			bool faults_on;
 			/* written by the callback / fault handler */
 			spinlock_t lock;
@@ -809,11 +809,11 @@ static long vtdp_ioc_state_cb(struct vtdp_file *f, unsigned int cmd,
 		a.status = vtdp_v3_ops.register_state_change_cb(cb, o, dev,
 				a.opt & VTDP_V3_CB_NULL_FIELDS ? NULL : &fields);
 		if (o && V3_SUCCESS(a.status))
-			o->dev.cb_registered = true;
+			o->dev.cb = cb;
 	} else {
 		a.status = vtdp_v3_ops.unregister_state_change_cb(cb, dev);
 		if (o && V3_SUCCESS(a.status))
-			o->dev.cb_registered = false;
+			o->dev.cb = NULL;
 	}
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
@@ -1168,9 +1168,8 @@ static void vtdp_close_warn(struct vtdp_file *f, const char *what,
 
 static void vtdp_close_dev_off(struct vtdp_file *f, struct vtdp_obj *o)
 {
-	if (o->dev.cb_registered)
-		vtdp_v3_ops.unregister_state_change_cb(vtdp_uapi_state_cb,
-						       o->dev.dev);
+	if (o->dev.cb)
+		vtdp_v3_ops.unregister_state_change_cb(o->dev.cb, o->dev.dev);
 	if (o->dev.faults_on)
 		vtdp_v3_ops.set_device_fault_reporting_ex(o->dev.dev, 0, false,
 							  NULL);

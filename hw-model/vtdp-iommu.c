@@ -424,15 +424,24 @@ static VTDPAddressSpace *vtdp_iommu_find_add_as(VTDPIOMMUState *s,
     memory_region_init_iommu(&vas->iommu, sizeof(vas->iommu),
                              TYPE_VTDP_IOMMU_MEMORY_REGION, OBJECT(s),
                              name, UINT64_MAX);
-    memory_region_init_io(&vas->irq_window, OBJECT(s), &vtdp_iommu_irq_ops,
-                          vas, "vtdp-interrupt-window",
-                          VTDP_INTERRUPT_RANGE_END -
-                          VTDP_INTERRUPT_RANGE_START + 1);
     memory_region_add_subregion_overlap(&vas->root, 0,
                                         MEMORY_REGION(&vas->iommu), 0);
-    memory_region_add_subregion_overlap(&vas->root,
-                                        VTDP_INTERRUPT_RANGE_START,
-                                        &vas->irq_window, 1);
+    /*
+     * Only untagged writes to the interrupt range are interrupt messages
+     * (MSI/MSI-X writes carry no PASID).  A PASID space has no window:
+     * its requests there reach the core, which faults them (0x87), so a
+     * PASID's owner cannot raise interrupts by DMA.
+     */
+    if (pasid == PCI_NO_PASID) {
+        memory_region_init_io(&vas->irq_window, OBJECT(s),
+                              &vtdp_iommu_irq_ops, vas,
+                              "vtdp-interrupt-window",
+                              VTDP_INTERRUPT_RANGE_END -
+                              VTDP_INTERRUPT_RANGE_START + 1);
+        memory_region_add_subregion_overlap(&vas->root,
+                                            VTDP_INTERRUPT_RANGE_START,
+                                            &vas->irq_window, 1);
+    }
     address_space_init(&vas->as, &vas->root, name);
 
     new_key = g_new(VTDPASKey, 1);

@@ -946,6 +946,24 @@ static void test_pasid_refused(void)
     g_assert_true(hi & VTDP_FRCD_HI_F);
     g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_PASID_TOO_LARGE);
     g_assert_cmphex(VTDP_FRCD_HI_PV(hi), ==, 0x100);
+    frcd_clear(&e, 1);
+
+    /*
+     * A PASID-tagged write to the interrupt range is no interrupt
+     * message: it faults (0x87) even where the PASID maps the page.
+     */
+    ss_map(&e, l4, VTDP_INTERRUPT_RANGE_START, T_DATA(1), T_SS_RW);
+    qtest_writeq(e.t.qts, T_DATA(1), 0);
+    r = td_imm(&e, 2, VTDP_TD_QCTRL_PASID_EN, 5,
+               VTDP_INTERRUPT_RANGE_START, 0x4000);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_true(rd32(&e.t, VTDP_REG_FSTS) & VTDP_FSTS_PPF);
+    hi = frcd(&e, VTDP_FSTS_FRI(rd32(&e.t, VTDP_REG_FSTS)), true);
+    g_assert_true(hi & VTDP_FRCD_HI_F);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_INTERRUPT_ADDR);
+    g_assert_true(hi & VTDP_FRCD_HI_PP);
+    g_assert_cmphex(VTDP_FRCD_HI_PV(hi), ==, 5);
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(1)), ==, 0);
     env_stop(&e);
 }
 

@@ -157,9 +157,11 @@ struct vtdp_v3_create_device {
 	__u32 pad;
 };
 
-/* Calls taking one handle: DeleteDevice, DeleteDomain, DetachDeviceEx,
+/*
+ * Calls taking one handle: DeleteDevice, DeleteDomain, DetachDeviceEx,
  * FlushDomain, FreeReservedLogicalAddressRange, DeletePasidDevice,
- * DetachPasidDevice.  On a successful delete/free the handle is gone. */
+ * DetachPasidDevice.  On a successful delete/free the handle is gone.
+ */
 struct vtdp_v3_handle_op {
 	__u32 handle;		/* in */
 	__s32 status;		/* out */
@@ -372,8 +374,11 @@ struct vtdp_v3_query_device_info {
 	__u32 size;		/* in: Size argument (the buffer has 8 bytes) */
 	__u32 opt;		/* in: VTDP_V3_QDI_* */
 	__u32 written;		/* out: BytesWritten */
-	__u8 info[8];		/* out: DefaultPasidEnabled, PasidTaggedDmaEnabled,
-				 * PasidFaultsSuppressed, then untouched (0xa5) */
+	/*
+	 * out: DefaultPasidEnabled, PasidTaggedDmaEnabled,
+	 * PasidFaultsSuppressed; the rest stays 0xa5
+	 */
+	__u8 info[8];
 	__s32 status;		/* out */
 	__u32 pad;
 };

@@ -1438,6 +1438,146 @@ static void test_context_pasid_cache_scope(void)
     env_stop(&e);
 }
 
+/* ---------------------------------------------------------------------- */
+/* First stage and IOTLB eviction, through the endpoint                   */
+
+/*
+ * Map @iova to @pa in the 4-level first-stage table @l4 with a leaf at
+ * @level (1: 4 KiB, 2: 2 MiB) carrying @flags; returns the leaf's GPA.
+ */
+static uint64_t fs_map(Env *e, uint64_t l4, uint64_t iova, uint64_t pa,
+                       int level, uint64_t flags)
+{
+    const uint64_t dir = VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US;
+    uint64_t table = l4, leaf;
+    int l;
+
+    for (l = 4; l > level; l--) {
+        uint64_t ea = table + 8 * VTDP_LEVEL_INDEX(iova, l);
+        uint64_t ent = qtest_readq(e->t.qts, ea);
+
+        if (!(ent & VTDP_FS_P)) {
+            ent = env_alloc(e, 1) | dir;
+            qtest_writeq(e->t.qts, ea, ent);
+        }
+        table = ent & VTDP_ADDR_MASK;
+    }
+    leaf = table + 8 * VTDP_LEVEL_INDEX(iova, level);
+    qtest_writeq(e->t.qts, leaf, pa | flags | (level > 1 ? VTDP_FS_PS : 0));
+    return leaf;
+}
+
+static uint8_t fs_fault_reason(Env *e, uint32_t qctrl, uint32_t pasid,
+                               uint64_t iova)
+{
+    TdResult r = td_imm(e, 0, VTDP_TD_QCTRL_PASID_EN | qctrl, pasid, iova,
+                        0xfa);
+    uint32_t fsts = rd32(&e->t, VTDP_REG_FSTS);
+    unsigned int i = VTDP_FSTS_FRI(fsts);
+    uint64_t hi = frcd(e, i, true);
+
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    g_assert_true(fsts & VTDP_FSTS_PPF);
+    g_assert_cmphex(VTDP_FRCD_HI_PV(hi), ==, pasid);
+    frcd_clear(e, i);
+    return VTDP_FRCD_HI_FR(hi);
+}
+
+/*
+ * A PASID with a first-stage table: A/D set in guest RAM by the walk,
+ * U/S against user and privileged requests, R/W, 2 MiB pages, and the
+ * canonical-address check.
+ */
+static void test_first_stage_dma(void)
+{
+    const uint32_t pasid = 0x400;
+    const uint64_t urw = VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US;
+    const uint64_t va = 0x7f0000001000ULL, big = 0x40000000ULL;
+    Env e;
+    uint64_t l4, leaf, l4e;
+
+    env_start(&e, NULL, NULL);
+    td_pasid_ctrl(&e, PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_PRIV);
+    l4 = env_alloc(&e, 1);
+    set_pe(&e, pasid, VTDP_PE0_P |
+           ((uint64_t)VTDP_PGTT_FS << VTDP_PE0_PGTT_SHIFT), 7,
+           l4 | VTDP_PE2_FLPM_4LVL | VTDP_PE2_SRE | VTDP_PE2_WPE);
+    leaf = fs_map(&e, l4, va, T_DATA(0), 1, urw);
+    fs_map(&e, l4, va + 0x1000, T_DATA(1), 1, VTDP_FS_P | VTDP_FS_US);
+    fs_map(&e, l4, va + 0x2000, T_DATA(2), 1, VTDP_FS_P | VTDP_FS_RW);
+    /* 2 MiB page at 1 GiB -> T_DATA(512) (2 MiB aligned: 0x3200000) */
+    fs_map(&e, l4, big, T_DATA(512), 2, urw);
+    l4e = l4 + 8 * VTDP_LEVEL_INDEX(va, 4);
+
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid,
+                            va + 0x18, 0xf1));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0) + 0x18), ==, 0xf1);
+    g_assert_true(qtest_readq(e.t.qts, leaf) & VTDP_FS_A);
+    g_assert_true(qtest_readq(e.t.qts, leaf) & VTDP_FS_D);
+    g_assert_true(qtest_readq(e.t.qts, l4e) & VTDP_FS_A);
+    g_assert_false(qtest_readq(e.t.qts, l4e) & VTDP_FS_D);
+
+    /* read-only page: user write refused; WPE also refuses supervisor */
+    g_assert_cmphex(fs_fault_reason(&e, 0, pasid, va + 0x1000), ==,
+                    VTDP_FR_SM_WRITE);
+    g_assert_cmphex(fs_fault_reason(&e, VTDP_TD_QCTRL_PRIV, pasid,
+                                    va + 0x1000), ==, VTDP_FR_SM_WRITE);
+    /* supervisor page: user request refused, privileged one allowed */
+    g_assert_cmphex(fs_fault_reason(&e, 0, pasid, va + 0x2000), ==,
+                    VTDP_FR_SM_FS_USER);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN |
+                            VTDP_TD_QCTRL_PRIV, pasid, va + 0x2000, 0xf2));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(2)), ==, 0xf2);
+    /* 2 MiB page */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid,
+                            big + 0x1ff000, 0xf3));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(512) + 0x1ff000), ==, 0xf3);
+    /* not canonical (bit 47 set, 63:48 clear); not present */
+    g_assert_cmphex(fs_fault_reason(&e, 0, pasid, 0x0000800000000000ULL),
+                    ==, VTDP_FR_SM_FS_NON_CANONICAL);
+    g_assert_cmphex(fs_fault_reason(&e, 0, pasid, va + 0x3000), ==,
+                    VTDP_FR_SM_FS_NOT_PRESENT);
+    env_stop(&e);
+}
+
+/* A full IOTLB evicts one entry (least recently used), never all. */
+static void test_iotlb_eviction(void)
+{
+    Env e;
+    uint64_t l4, leaf[3];
+    int i;
+
+    env_start(&e, "iotlb-size=2", NULL);
+    l4 = env_alloc(&e, 1);
+    for (i = 0; i < 3; i++) {
+        leaf[i] = ss_map(&e, l4, T_VA + i * 0x1000, T_DATA(i), T_SS_RW);
+    }
+    set_pe_ss(&e, SCOPE_PASID, SCOPE_DID, l4, 0);
+    /* pass-through (RID_PASID) translations are not cached: 2 entries */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA, 1));
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA + 0x1000, 2));
+    qtest_writeq(e.t.qts, leaf[0], T_DATA(3) | T_SS_RW);
+    qtest_writeq(e.t.qts, leaf[1], T_DATA(4) | T_SS_RW);
+    /* page 1 used again (stale), so page 0 is the least recently used */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA + 0x1000, 3));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(1)), ==, 3);
+    /* a third page evicts page 0 only */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA + 0x2000, 4));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(2)), ==, 4);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA + 0x1000, 5));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(1)), ==, 5);   /* stale */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, SCOPE_PASID,
+                            T_VA, 6));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(3)), ==, 6);   /* re-walked */
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 1);
+    env_stop(&e);
+}
+
 /* Register-based invalidation (queued invalidation off). */
 static void test_register_invalidation(void)
 {
@@ -1811,6 +1951,8 @@ int main(int argc, char **argv)
                    test_register_invalidation);
     qtest_add_func("/vtdp-iommu/fault-registers", test_fault_registers);
     qtest_add_func("/vtdp-iommu/fault-fpd", test_fault_fpd);
+    qtest_add_func("/vtdp-iommu/first-stage-dma", test_first_stage_dma);
+    qtest_add_func("/vtdp-iommu/iotlb-eviction", test_iotlb_eviction);
     qtest_add_func("/vtdp-iommu/migration", test_migration);
     return g_test_run();
 }

@@ -31,6 +31,8 @@
 #include <vtdp/testdev-hw.h>
 #include <vtdp/testdev.h>
 
+#include "td-lib.h"
+
 #define PLAN_V3		17
 #define PLAN_DMA_API	9
 #define PAGE		4096UL
@@ -73,121 +75,64 @@ static void diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static uint32_t crc32c_sw(const uint8_t *p, size_t len)
-{
-	uint32_t crc = 0xffffffff;
-
-	while (len--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78 & -(crc & 1));
-	}
-	return crc ^ 0xffffffff;
-}
-
-static const char *reason_name(uint32_t reason)
-{
-	switch (reason) {
-#define REASON_CASE(code, name) case code: return name;
-	VTDP_FAULT_REASONS(REASON_CASE)
-#undef REASON_CASE
-	}
-	return "?";
-}
-
-static const char *st_name(uint32_t st)
-{
-	switch (VTDP_TD_ST_CODE(st)) {
-	case VTDP_TD_ST_OK:
-		return "OK";
-	case VTDP_TD_ST_DMA_FAULT:
-		return "DMA_FAULT";
-	case VTDP_TD_ST_BAD_OPCODE:
-		return "BAD_OPCODE";
-	case VTDP_TD_ST_BAD_LEN:
-		return "BAD_LEN";
-	case VTDP_TD_ST_MISMATCH:
-		return "MISMATCH";
-	}
-	return "?";
-}
-
 /* @iova: where to map (ignored in dma-api mode); @iova_out: where it went. */
 static int do_map(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
 		  int32_t *status, uint64_t *iova_out)
 {
-	struct vtdp_td_map m = {
-		.user_addr = (uintptr_t)buf,
-		.length = len,
-		.iova = iova,
-		.perms = perms,
-	};
+	uint64_t at = iova;
+	int ret = td_map(fd, buf, len, iova, perms, status, &at);
 
-	if (ioctl(fd, VTDP_TD_IOC_MAP, &m) < 0) {
-		diag("MAP iova %#" PRIx64 ": %s", iova, strerror(errno));
+	if (ret < 0) {
+		diag("MAP iova %#" PRIx64 ": %s", iova, strerror(-ret));
 		return -1;
 	}
-	*status = m.status;
 	if (iova_out)
-		*iova_out = m.iova;
+		*iova_out = at;
 	diag("MAP %zu bytes at IOVA %#" PRIx64 " perms %s%s -> status %#x",
-	     len, (uint64_t)m.iova, perms & VTDP_TD_MAP_READ ? "R" : "",
-	     perms & VTDP_TD_MAP_WRITE ? "W" : "", (uint32_t)m.status);
+	     len, at, perms & VTDP_TD_MAP_READ ? "R" : "",
+	     perms & VTDP_TD_MAP_WRITE ? "W" : "", (uint32_t)*status);
 	return 0;
 }
 
 static int do_unmap(int fd, uint64_t iova, int32_t *status)
 {
-	struct vtdp_td_unmap u = { .iova = iova };
+	int ret = td_unmap(fd, iova, status);
 
-	if (ioctl(fd, VTDP_TD_IOC_UNMAP, &u) < 0) {
-		diag("UNMAP iova %#" PRIx64 ": %s", iova, strerror(errno));
+	if (ret < 0) {
+		diag("UNMAP iova %#" PRIx64 ": %s", iova, strerror(-ret));
 		return -1;
 	}
-	*status = u.status;
 	if (verbose)
 		diag("UNMAP IOVA %#" PRIx64 " -> status %#x", iova,
-		     (uint32_t)u.status);
+		     (uint32_t)*status);
 	return 0;
 }
 
 static int do_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
 		     uint64_t dst, uint64_t pattern, struct vtdp_td_submit *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->opcode = opcode;
-	s->len = len;
-	s->src = src;
-	s->dst = dst;
-	s->pattern = pattern;
-	if (ioctl(fd, VTDP_TD_IOC_SUBMIT, s) < 0) {
-		diag("SUBMIT opcode %u: %s", opcode, strerror(errno));
+	int ret = td_submit(fd, opcode, len, src, dst, pattern, s);
+
+	if (ret < 0) {
+		diag("SUBMIT opcode %u: %s", opcode, strerror(-ret));
 		return -1;
 	}
 	if (verbose || VTDP_TD_ST_CODE(s->status) != VTDP_TD_ST_OK)
 		diag("SUBMIT op %u len %u src %#" PRIx64 " dst %#" PRIx64
 		     " -> status %#x (%s) fault_info %#x result %#" PRIx64
 		     " fault_addr %#" PRIx64, opcode, len, src, dst,
-		     s->status, st_name(s->status), s->fault_info,
+		     s->status, td_st_name(s->status), s->fault_info,
 		     (uint64_t)s->result, (uint64_t)s->fault_addr);
 	return 0;
 }
 
-static bool st_is(const struct vtdp_td_submit *s, uint32_t code)
-{
-	return (s->status & VTDP_TD_ST_DONE) && VTDP_TD_ST_CODE(s->status) == code;
-}
-
 static int faults_total(int fd, uint64_t *total)
 {
-	struct vtdp_td_faults f = { 0 };
+	int ret = td_faults_total(fd, total);
 
-	if (ioctl(fd, VTDP_TD_IOC_FAULTS, &f) < 0) {
-		diag("FAULTS: %s", strerror(errno));
-		return -1;
-	}
-	*total = f.total_faults;
-	return 0;
+	if (ret < 0)
+		diag("FAULTS: %s", strerror(-ret));
+	return ret;
 }
 
 static void sleep_ms(long ms)
@@ -245,7 +190,7 @@ static bool expect_fault(int fd, uint64_t before, uint64_t lo, uint64_t hi,
 		       e->source_id >> 8, (e->source_id >> 3) & 0x1f,
 		       e->source_id & 7, pasid, (uint64_t)e->address,
 		       e->write ? "write" : "read", e->reason,
-		       reason_name(e->reason));
+		       td_reason_name(e->reason));
 		if (verbose)
 			diag("  seq %" PRIu64 " type %u v3_flags %#x stage1 %u",
 			     (uint64_t)e->seq, e->fault_type, e->v3_flags,
@@ -302,7 +247,7 @@ static void run_dma_api(int fd)
 		goto out;
 	for (i = 0; i < odd && dst[i] == src[i]; i++)
 		;
-	tap(st_is(&s, VTDP_TD_ST_OK) && i == odd &&
+	tap(td_st_is(&s, VTDP_TD_ST_OK) && i == odd &&
 	    dst[odd] == 0xee && dst[PAGE - 1] == 0xee,
 	    "COPY %u bytes: exact, nothing written past the end", odd);
 
@@ -311,13 +256,13 @@ static void run_dma_api(int fd)
 		goto out;
 	for (i = 0; i < PAGE && dst[i] == (uint8_t)(FILL_PATTERN >> (8 * (i % 8))); i++)
 		;
-	tap(st_is(&s, VTDP_TD_ST_OK) && i == PAGE, "FILL one page with %#llx",
+	tap(td_st_is(&s, VTDP_TD_ST_OK) && i == PAGE, "FILL one page with %#llx",
 	    (unsigned long long)FILL_PATTERN);
 
 	/* 7 */
 	if (do_submit(fd, VTDP_TD_OP_CRC32C, odd, src_iova, 0, 0, &s) < 0)
 		goto out;
-	tap(st_is(&s, VTDP_TD_ST_OK) && s.result == crc32c_sw(src, odd),
+	tap(td_st_is(&s, VTDP_TD_ST_OK) && s.result == td_crc32c(src, odd),
 	    "CRC32C of %u bytes matches software", odd);
 
 	/* 8 */
@@ -443,7 +388,7 @@ int main(int argc, char **argv)
 	/* 5, 6 */
 	if (do_submit(fd, VTDP_TD_OP_COPY, MAIN_LEN, SRC_IOVA, DST_IOVA, 0, &s) < 0)
 		goto out;
-	tap(st_is(&s, VTDP_TD_ST_OK), "COPY %u bytes completes OK", MAIN_LEN);
+	tap(td_st_is(&s, VTDP_TD_ST_OK), "COPY %u bytes completes OK", MAIN_LEN);
 	{
 		size_t i;
 
@@ -472,7 +417,7 @@ int main(int argc, char **argv)
 		if (j < BUF_LEN)
 			diag("byte %zu beyond the length was written (%#04x)",
 			     j, dst[j]);
-		tap(st_is(&s, VTDP_TD_ST_OK) && i == ODD_LEN && j == BUF_LEN,
+		tap(td_st_is(&s, VTDP_TD_ST_OK) && i == ODD_LEN && j == BUF_LEN,
 		    "COPY odd length %u: exact, nothing written past the end",
 		    ODD_LEN);
 	}
@@ -492,7 +437,7 @@ int main(int argc, char **argv)
 		if (i < MAIN_LEN)
 			diag("first mismatch at offset %zu: dst %#04x want %#04x",
 			     i, dst[i], pat[i % 8]);
-		tap(st_is(&s, VTDP_TD_ST_OK) && i == MAIN_LEN,
+		tap(td_st_is(&s, VTDP_TD_ST_OK) && i == MAIN_LEN,
 		    "FILL %u bytes with %#llx", MAIN_LEN,
 		    (unsigned long long)FILL_PATTERN);
 	}
@@ -501,10 +446,10 @@ int main(int argc, char **argv)
 	if (do_submit(fd, VTDP_TD_OP_CRC32C, ODD_LEN, SRC_IOVA, 0, 0, &s) < 0)
 		goto out;
 	{
-		uint32_t sw = crc32c_sw(src, ODD_LEN);
+		uint32_t sw = td_crc32c(src, ODD_LEN);
 
 		diag("CRC32C device %#" PRIx64 " software %#x", (uint64_t)s.result, sw);
-		tap(st_is(&s, VTDP_TD_ST_OK) && s.result == sw,
+		tap(td_st_is(&s, VTDP_TD_ST_OK) && s.result == sw,
 		    "CRC32C of %u bytes matches software", ODD_LEN);
 	}
 
@@ -519,7 +464,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (do_submit(fd, VTDP_TD_OP_COPY, MAIN_LEN, SRC_IOVA, DST_IOVA, 0, &s) < 0)
 		goto out;
-	tap(st_is(&s, VTDP_TD_ST_DMA_FAULT) && (s.fault_info & VTDP_TD_FI_WRITE) &&
+	tap(td_st_is(&s, VTDP_TD_ST_DMA_FAULT) && (s.fault_info & VTDP_TD_FI_WRITE) &&
 	    s.fault_addr >= DST_IOVA && s.fault_addr < DST_IOVA + BUF_LEN,
 	    "COPY to unmapped IOVA: DMA_FAULT, write, fault_addr %#llx",
 	    (unsigned long long)s.fault_addr);
@@ -542,7 +487,7 @@ int main(int argc, char **argv)
 	if (do_submit(fd, VTDP_TD_OP_FILL, MAIN_LEN, 0, DST_IOVA, FILL_PATTERN,
 		      &s) < 0)
 		goto out;
-	tap(st_is(&s, VTDP_TD_ST_DMA_FAULT) && (s.fault_info & VTDP_TD_FI_WRITE) &&
+	tap(td_st_is(&s, VTDP_TD_ST_DMA_FAULT) && (s.fault_info & VTDP_TD_FI_WRITE) &&
 	    s.fault_addr >= DST_IOVA && s.fault_addr < DST_IOVA + BUF_LEN,
 	    "FILL to read-only IOVA: DMA_FAULT, write, fault_addr %#llx",
 	    (unsigned long long)s.fault_addr);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * td-lib: what every guest tool needs to drive /dev/vtdp-testdev<N>
+ * (vtdp_testdev.ko's uapi): thin ioctl wrappers that return -errno or the
+ * status the kernel reported, a software CRC32C to check the device's, and
+ * names for statuses and fault reasons.  Printing is left to the tools.
+ */
+#ifndef VTDP_TD_LIB_H
+#define VTDP_TD_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vtdp/testdev.h>
+
+/* CRC32C as the device computes it (initial ~0, final xor ~0). */
+uint32_t td_crc32c(const void *buf, size_t len);
+
+/*
+ * MAP @len bytes at @buf for the device with @perms (VTDP_TD_MAP_*) at
+ * @iova (V3 mode; the DMA API picks the address in dma-api mode).  Returns
+ * 0 with the V3 status in *@status and the address in *@iova_out (if not
+ * NULL), or -errno when the ioctl itself failed.
+ */
+int td_map(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
+	   int32_t *status, uint64_t *iova_out);
+/* UNMAP the mapping at @iova; 0 with the V3 status, or -errno. */
+int td_unmap(int fd, uint64_t iova, int32_t *status);
+/* Run one descriptor on queue 0 and wait; 0 with *@s filled, or -errno. */
+int td_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
+	      uint64_t dst, uint64_t pattern, struct vtdp_td_submit *s);
+/* The descriptor completed (DONE set) with status @code. */
+bool td_st_is(const struct vtdp_td_submit *s, uint32_t code);
+/* Total faults vtdp.ko's V3 fault handler delivered for the device. */
+int td_faults_total(int fd, uint64_t *total);
+
+const char *td_st_name(uint32_t status);
+const char *td_reason_name(uint32_t reason);
+
+#endif /* VTDP_TD_LIB_H */

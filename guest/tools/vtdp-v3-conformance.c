@@ -1265,7 +1265,7 @@ static int dma_copy(uint8_t *ring, uint64_t ring_iova, uint64_t src, uint64_t ds
 	d->dst = dst;
 	__sync_synchronize();
 	wr(VTDP_TD_QREG(0, VTDP_TD_QTAIL), 1);
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 10000; i++) {
 		if (__atomic_load_n(&d->status, __ATOMIC_ACQUIRE) & VTDP_TD_ST_DONE) {
 			*fi = d->fault_info;
 			wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
@@ -1300,12 +1300,12 @@ static void dma_case(const char *what, struct dmabuf *ring, uint64_t ring_iova,
 	    what, len);
 }
 
-/* Wait (up to 2 s) for the device's fault handler to have run @n times. */
+/* Wait (up to 10 s) for the device's fault handler to have run @n times. */
 static struct vtdp_v3_device_state wait_faults(uint32_t dev, uint64_t n)
 {
 	struct vtdp_v3_device_state s = dev_state(dev);
 
-	for (int i = 0; i < 200 && s.faults < n; i++) {
+	for (int i = 0; i < 1000 && s.faults < n; i++) {
 		usleep(10000);
 		s = dev_state(dev);
 	}

@@ -35,7 +35,7 @@ struct VTDPAddressSpace {
     PCIBus *bus;
     uint8_t devfn;
     uint32_t pasid;                 /* PCI_NO_PASID: untagged requests */
-    MemoryRegion root;              /* container: IOMMU MR + interrupts */
+    MemoryRegion root;              /* untagged: IOMMU MR + interrupts */
     IOMMUMemoryRegion iommu;
     MemoryRegion irq_window;
     AddressSpace as;
@@ -420,29 +420,35 @@ static VTDPAddressSpace *vtdp_iommu_find_add_as(VTDPIOMMUState *s,
                                PCI_SLOT(devfn), PCI_FUNC(devfn), pasid);
     }
 
-    memory_region_init(&vas->root, OBJECT(s), name, UINT64_MAX);
     memory_region_init_iommu(&vas->iommu, sizeof(vas->iommu),
                              TYPE_VTDP_IOMMU_MEMORY_REGION, OBJECT(s),
                              name, UINT64_MAX);
-    memory_region_add_subregion_overlap(&vas->root, 0,
-                                        MEMORY_REGION(&vas->iommu), 0);
-    /*
-     * Only untagged writes to the interrupt range are interrupt messages
-     * (MSI/MSI-X writes carry no PASID).  A PASID space has no window:
-     * its requests there reach the core, which faults them (0x87), so a
-     * PASID's owner cannot raise interrupts by DMA.
-     */
-    if (pasid == PCI_NO_PASID) {
+    if (pasid != PCI_NO_PASID) {
+        /*
+         * Only untagged writes to the interrupt range are interrupt
+         * messages (MSI/MSI-X writes carry no PASID).  A PASID space has
+         * no window: its requests there reach the core, which faults
+         * them (0x87), so a PASID's owner cannot raise interrupts by DMA.
+         * The IOMMU region is the root itself: adding a subregion would
+         * commit a memory transaction that regenerates every address
+         * space's flat view, which makes creating N PASID spaces O(N^2)
+         * (tens of seconds for 4096).
+         */
+        address_space_init(&vas->as, MEMORY_REGION(&vas->iommu), name);
+    } else {
+        memory_region_init(&vas->root, OBJECT(s), name, UINT64_MAX);
         memory_region_init_io(&vas->irq_window, OBJECT(s),
                               &vtdp_iommu_irq_ops, vas,
                               "vtdp-interrupt-window",
                               VTDP_INTERRUPT_RANGE_END -
                               VTDP_INTERRUPT_RANGE_START + 1);
+        memory_region_add_subregion_overlap(&vas->root, 0,
+                                            MEMORY_REGION(&vas->iommu), 0);
         memory_region_add_subregion_overlap(&vas->root,
                                             VTDP_INTERRUPT_RANGE_START,
                                             &vas->irq_window, 1);
+        address_space_init(&vas->as, &vas->root, name);
     }
-    address_space_init(&vas->as, &vas->root, name);
 
     new_key = g_new(VTDPASKey, 1);
     *new_key = key;

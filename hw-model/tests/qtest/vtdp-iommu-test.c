@@ -1014,6 +1014,45 @@ static void test_pasid_limits(void)
     env_stop(&e);
 }
 
+/*
+ * A guest sweeping PASIDs through a queue: address spaces are created in
+ * constant time (creating them through a memory transaction once cost
+ * ~40 s of stalled QEMU for 4096) and stop at max-pasid-spaces (4096 by
+ * default); the PASIDs that have one keep working.
+ */
+static void test_pasid_sweep(void)
+{
+    Env e;
+    TdResult r;
+    uint64_t l4;
+    uint32_t p;
+    gint64 t0, us;
+
+    env_start(&e, NULL, NULL);
+    l4 = env_alloc(&e, 1);
+    ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, 4095, 3, l4, 0);
+    set_pe_ss(&e, 4096, 3, l4, 0);
+    /* PASID_EN binds PASID 0 (QPASID's reset value), then 1..4095 */
+    t0 = g_get_monotonic_time();
+    qpci_io_writel(e.td, e.tdbar, VTDP_TD_QREG(1, VTDP_TD_QCTRL),
+                   VTDP_TD_QCTRL_PASID_EN);
+    for (p = 1; p < 4096; p++) {
+        qpci_io_writel(e.td, e.tdbar, VTDP_TD_QREG(1, VTDP_TD_QPASID), p);
+    }
+    us = g_get_monotonic_time() - t0;
+    g_test_message("4096 PASID address spaces in %.2f s", us / 1e6);
+    g_assert_cmpint(us, <, 20 * G_USEC_PER_SEC);
+
+    qtest_writeq(e.t.qts, T_DATA(0), 0);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, 4095, T_VA, 7));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 7);
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, 4096, T_VA, 8);
+    g_assert_cmphex(VTDP_TD_FI_MEMTX(r.fault_info), ==, MEMTX_ACCESS_ERROR);
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 7);
+    env_stop(&e);
+}
+
 /* Without an IOMMU a PASID-tagged request has nowhere to go. */
 static void test_pasid_no_iommu(void)
 {
@@ -1941,6 +1980,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/pasid-refused", test_pasid_refused);
     qtest_add_func("/vtdp-iommu/pasid-no-iommu", test_pasid_no_iommu);
     qtest_add_func("/vtdp-iommu/pasid-limits", test_pasid_limits);
+    qtest_add_func("/vtdp-iommu/pasid-sweep", test_pasid_sweep);
     qtest_add_func("/vtdp-iommu/qi-descriptors", test_qi_descriptors);
     qtest_add_func("/vtdp-iommu/qi-errors", test_qi_errors);
     qtest_add_func("/vtdp-iommu/qi-256bit", test_qi_256bit);

@@ -26,6 +26,7 @@
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "system/dma.h"
+#include "system/runstate.h"
 #include "hw/vtdp/vtdp-testdev.h"
 #include "vtdp/iommu-hw.h"
 #include "vtdp/testdev-hw.h"
@@ -49,6 +50,15 @@ OBJECT_DECLARE_SIMPLE_TYPE(VtdpTestdevState, VTDP_TESTDEV)
  * extended capability at 0x100; later ones chain after it.
  */
 #define TD_PASID_CAP_OFFSET 0x100
+/*
+ * ATS extended capability, after PASID when there is one.  ATS is accepted
+ * and harmless: the device never issues translation requests, so with ATS
+ * enabled it still sends untranslated requests through the IOMMU, which a
+ * function may always do.  A guest IOMMU driver that enables ATS (and then
+ * issues device-TLB invalidations) therefore sees a well-behaved device.
+ */
+#define TD_ATS_CAP_OFFSET(s) \
+    ((s)->pasid_bits ? TD_PASID_CAP_OFFSET + PCI_EXT_CAP_PASID_SIZEOF : 0x100)
 
 /* Descriptor field offsets (struct vtdp_td_desc, little endian). */
 #define TD_D_OPCODE         0x00
@@ -82,9 +92,11 @@ struct VtdpTestdevState {
 
     MemoryRegion regs;
     QEMUBH *bh;
+    VMChangeStateEntry *vmstate_change;
 
     uint32_t nqueues;           /* property "queues" */
     uint8_t pasid_bits;         /* property "pasid-bits": 0 = no PASID cap */
+    bool ats;                   /* property "ats": ATS capability */
     uint32_t rr_next;           /* round-robin start for the next BH run */
     uint64_t stat_desc;
     uint64_t stat_bytes;
@@ -412,6 +424,15 @@ static void td_bh(void *opaque)
     uint64_t bytes = 0;
     bool progress = true;
 
+    /*
+     * A stopped VM (stop, the end of a migration, savevm) sees no DMA:
+     * guest memory and the queues stay as they were, and the work goes on
+     * when the VM runs again (td_vm_state_change).
+     */
+    if (!runstate_is_running()) {
+        return;
+    }
+
     /* One descriptor per runnable queue per pass: round robin. */
     while (progress && ndesc < TD_BH_MAX_DESC && bytes < TD_BH_MAX_BYTES) {
         progress = false;
@@ -628,6 +649,15 @@ static const MemoryRegionOps td_mmio_ops = {
     },
 };
 
+static void td_vm_state_change(void *opaque, bool running, RunState state)
+{
+    VtdpTestdevState *s = opaque;
+
+    if (running && td_any_runnable(s)) {
+        qemu_bh_schedule(s->bh);
+    }
+}
+
 static void td_realize(PCIDevice *pdev, Error **errp)
 {
     VtdpTestdevState *s = VTDP_TESTDEV(pdev);
@@ -658,6 +688,10 @@ static void td_realize(PCIDevice *pdev, Error **errp)
                      PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_PRIV);
     }
 
+    if (s->ats) {
+        pcie_ats_init(pdev, TD_ATS_CAP_OFFSET(s), true);
+    }
+
     memory_region_init_io(&s->regs, OBJECT(s), &td_mmio_ops, s,
                           "vtdp-testdev-regs", VTDP_TESTDEV_REG_SIZE);
     pci_register_bar(pdev, VTDP_TESTDEV_REG_BAR,
@@ -673,12 +707,15 @@ static void td_realize(PCIDevice *pdev, Error **errp)
     }
 
     s->bh = qemu_bh_new_guarded(td_bh, s, &dev->mem_reentrancy_guard);
+    s->vmstate_change = qemu_add_vm_change_state_handler(td_vm_state_change,
+                                                         s);
 }
 
 static void td_exit(PCIDevice *pdev)
 {
     VtdpTestdevState *s = VTDP_TESTDEV(pdev);
 
+    qemu_del_vm_change_state_handler(s->vmstate_change);
     qemu_bh_delete(s->bh);
     msix_unuse_all_vectors(pdev);
     msix_uninit_exclusive_bar(pdev);
@@ -766,6 +803,7 @@ static const Property td_properties[] = {
     DEFINE_PROP_UINT32("queues", VtdpTestdevState, nqueues, 8),
     /* Max PASID Width of the PASID capability; match the IOMMU's. */
     DEFINE_PROP_UINT8("pasid-bits", VtdpTestdevState, pasid_bits, 20),
+    DEFINE_PROP_BOOL("ats", VtdpTestdevState, ats, true),
 };
 
 static void td_class_init(ObjectClass *klass, void *data)

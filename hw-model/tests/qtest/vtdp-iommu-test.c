@@ -14,6 +14,7 @@
 #include "tests/qtest/libqos/pci.h"
 #include "tests/qtest/libqos/pci-pc.h"
 #include "standard-headers/linux/pci_regs.h"
+#include "vtdp-qtest.h"
 #include "../../include/vtdp/iommu-hw.h"
 #include "../../include/vtdp/testdev-hw.h"
 
@@ -557,7 +558,7 @@ static void test_dma_second_stage(void)
 #define T_MSI_INV_DATA  0x494e56
 #define T_DATA(n)       (0x3000000ULL + (n) * 0x1000ULL)
 #define T_VA            T_DATA(64)      /* IOVA the PASIDs map differently */
-#define T_ECAM          0xb0000000ULL
+#define T_ECAM          VTDP_QTEST_ECAM
 #define T_SS_RW         (VTDP_SS_R | VTDP_SS_W)
 
 typedef struct Env {
@@ -672,45 +673,9 @@ static void msix_to_ram(VtdpTest *t, int v, uint64_t addr, uint32_t data)
     qtest_writel(t->qts, addr, 0);
 }
 
-/* Enable the q35 ECAM window at T_ECAM (firmware's job on real boots). */
-static void ecam_enable(QTestState *qts, QPCIBus *bus)
-{
-    QPCIDevice *mch = qpci_device_find(bus, 0);
-
-    g_assert(mch);
-    qpci_config_writel(mch, 0x64, 0);               /* PCIEXBAR high */
-    qpci_config_writel(mch, 0x60, (uint32_t)T_ECAM | 1); /* 256 MiB, on */
-    g_free(mch);
-}
-
-static uint64_t ecam(uint16_t sid, uint16_t off)
-{
-    return T_ECAM + ((uint64_t)sid << 12) + off;
-}
-
-/* Offset of extended capability @id of function @sid, 0 if absent. */
-static uint16_t find_ext_cap(QTestState *qts, uint16_t sid, uint16_t id)
-{
-    uint16_t off = 0x100;
-    int n;
-
-    for (n = 0; n < 64 && off; n++) {
-        uint32_t hdr = qtest_readl(qts, ecam(sid, off));
-
-        if (!hdr) {
-            break;
-        }
-        if ((hdr & 0xffff) == id) {
-            return off;
-        }
-        off = (hdr >> 20) & 0xffc;
-    }
-    return 0;
-}
-
 static void td_pasid_ctrl(Env *e, uint16_t val)
 {
-    qtest_writew(e->t.qts, ecam(e->sid, e->pasid_cap + PCI_PASID_CTRL), val);
+    qtest_writew(e->t.qts, vtdp_ecam(e->sid, e->pasid_cap + PCI_PASID_CTRL), val);
 }
 
 /*
@@ -732,8 +697,8 @@ static void env_start(Env *e, const char *props, const char *td_props)
     e->tdbar = qpci_iomap(e->td, VTDP_TESTDEV_REG_BAR, NULL);
     e->sid = QPCI_DEVFN(VTDP_TD_SLOT, 0);           /* bus 0 */
 
-    ecam_enable(qts, e->t.bus);
-    e->pasid_cap = find_ext_cap(qts, e->sid, PCI_EXT_CAP_ID_PASID);
+    vtdp_ecam_enable(e->t.bus);
+    e->pasid_cap = vtdp_find_ext_cap(qts, e->sid, PCI_EXT_CAP_ID_PASID);
     if (e->pasid_cap) {
         td_pasid_ctrl(e, PCI_PASID_CTRL_ENABLE);
     }
@@ -839,7 +804,7 @@ static void test_pasid_dma(void)
 
     env_start(&e, NULL, NULL);
     g_assert_cmphex(e.pasid_cap, !=, 0);
-    g_assert_cmphex(qtest_readw(e.t.qts, ecam(e.sid, e.pasid_cap +
+    g_assert_cmphex(qtest_readw(e.t.qts, vtdp_ecam(e.sid, e.pasid_cap +
                                                  PCI_PASID_CAP)) &
                     PCI_PASID_CAP_WIDTH, ==, 20 << 8);
     g_assert_true(qpci_io_readl(e.td, e.tdbar, VTDP_TD_REG_CAPS) &
@@ -1066,8 +1031,8 @@ static void test_pasid_no_iommu(void)
     g_assert(e.td);
     qpci_device_enable(e.td);
     e.tdbar = qpci_iomap(e.td, VTDP_TESTDEV_REG_BAR, NULL);
-    ecam_enable(qts, bus);
-    e.pasid_cap = find_ext_cap(qts, e.sid, PCI_EXT_CAP_ID_PASID);
+    vtdp_ecam_enable(bus);
+    e.pasid_cap = vtdp_find_ext_cap(qts, e.sid, PCI_EXT_CAP_ID_PASID);
     g_assert_cmphex(e.pasid_cap, !=, 0);
     td_pasid_ctrl(&e, PCI_PASID_CTRL_ENABLE);
 
@@ -1858,26 +1823,6 @@ static void test_fault_fpd(void)
 /* ---------------------------------------------------------------------- */
 /* Migration                                                               */
 
-static void wait_migration(QTestState *qts)
-{
-    int i;
-
-    for (i = 0; i < 3000; i++) {
-        QDict *rsp = qtest_qmp(qts, "{ 'execute': 'query-migrate' }");
-        QDict *ret = qdict_get_qdict(rsp, "return");
-        g_autofree char *st = g_strdup(qdict_haskey(ret, "status") ?
-                                       qdict_get_str(ret, "status") : "");
-
-        qobject_unref(rsp);
-        g_assert_cmpstr(st, !=, "failed");
-        if (!strcmp(st, "completed")) {
-            return;
-        }
-        g_usleep(10000);
-    }
-    g_assert_not_reached();
-}
-
 /*
  * Save the VM in the middle of a run (translation on, QI in use, a fault
  * pending, a PASID queue programmed), load it in a new QEMU: registers,
@@ -1913,12 +1858,12 @@ static void test_migration(void)
 
     qtest_qmp_assert_success(e.t.qts, "{ 'execute': 'migrate', 'arguments':"
                              " { 'uri': %s } }", uri);
-    wait_migration(e.t.qts);
+    vtdp_wait_migration(e.t.qts);
     env_stop(&e);
 
     memset(&d, 0, sizeof(d));
     vtdp_test_start3(&d.t, NULL, NULL, incoming);
-    wait_migration(d.t.qts);
+    vtdp_wait_migration(d.t.qts);
     unlink(file);
     d.td = qpci_device_find(d.t.bus, QPCI_DEVFN(VTDP_TD_SLOT, 0));
     g_assert(d.td);

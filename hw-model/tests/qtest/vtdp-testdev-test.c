@@ -11,6 +11,8 @@
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
 #include "../../include/vtdp/testdev-hw.h"
+#include "standard-headers/linux/pci_regs.h"
+#include "vtdp-qtest.h"
 
 #define TD_DEVFN        QPCI_DEVFN(4, 0)
 #define RING_GPA        0x100000ULL
@@ -68,12 +70,15 @@ static void td_queue_setup(TD *t, uint32_t q, uint32_t entries, uint32_t ctrl)
     t->size[q] = entries;
 }
 
-static TD *td_start(void)
+/* q35 with one vtdp-testdev (@props: extra device properties) + @extra. */
+static TD *td_start_args(const char *props, const char *extra)
 {
     TD *t = g_new0(TD, 1);
 
-    t->qts = qtest_init("-M q35 -m 128M -nodefaults "
-                        "-device vtdp-testdev,addr=04.0");
+    t->qts = qtest_initf("-M q35 -m 128M -nodefaults "
+                         "-device vtdp-testdev,addr=04.0%s%s %s",
+                         props ? "," : "", props ? props : "",
+                         extra ? extra : "");
     t->bus = qpci_new_pc(t->qts, NULL);
     t->dev = qpci_device_find(t->bus, TD_DEVFN);
     g_assert(t->dev);
@@ -81,6 +86,11 @@ static TD *td_start(void)
     t->bar = qpci_iomap(t->dev, VTDP_TESTDEV_REG_BAR, NULL);
     td_queue_setup(t, 0, RING_ENTRIES, 0);
     return t;
+}
+
+static TD *td_start(void)
+{
+    return td_start_args(NULL, NULL);
 }
 
 static void td_stop(TD *t)
@@ -534,6 +544,131 @@ static void test_msix(void)
     td_stop(t);
 }
 
+/*
+ * ATS is advertised (after PASID) and accepted harmlessly: enabling it
+ * changes nothing about how the device's requests are served.
+ */
+static void test_ats(void)
+{
+    TD *t = td_start();
+    uint16_t ats, pasid;
+    Desc d = { .opcode = VTDP_TD_OP_WRITE_IMM, .len = 8, .dst = DST_GPA,
+               .pattern = 0xa75a75 };
+
+    vtdp_ecam_enable(t->bus);
+    pasid = vtdp_find_ext_cap(t->qts, TD_DEVFN, PCI_EXT_CAP_ID_PASID);
+    ats = vtdp_find_ext_cap(t->qts, TD_DEVFN, PCI_EXT_CAP_ID_ATS);
+    g_assert_cmphex(pasid, ==, 0x100);
+    g_assert_cmphex(ats, ==, 0x100 + PCI_EXT_CAP_PASID_SIZEOF);
+    qtest_writew(t->qts, vtdp_ecam(TD_DEVFN, ats + PCI_ATS_CTRL),
+                 PCI_ATS_CTRL_ENABLE);
+    g_assert_cmphex(qtest_readw(t->qts, vtdp_ecam(TD_DEVFN, ats + PCI_ATS_CTRL))
+                    & PCI_ATS_CTRL_ENABLE, ==, PCI_ATS_CTRL_ENABLE);
+    g_assert_cmphex(td_run(t, &d).status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    g_assert_cmphex(qtest_readq(t->qts, DST_GPA), ==, 0xa75a75);
+    td_stop(t);
+
+    /* Without PASID, ATS is the first extended capability; ats=off: none */
+    t = td_start_args("pasid-bits=0", NULL);
+    vtdp_ecam_enable(t->bus);
+    g_assert_cmphex(vtdp_find_ext_cap(t->qts, TD_DEVFN, PCI_EXT_CAP_ID_PASID),
+                    ==, 0);
+    g_assert_cmphex(vtdp_find_ext_cap(t->qts, TD_DEVFN, PCI_EXT_CAP_ID_ATS),
+                    ==, 0x100);
+    td_stop(t);
+    t = td_start_args("ats=off", NULL);
+    vtdp_ecam_enable(t->bus);
+    g_assert_cmphex(vtdp_find_ext_cap(t->qts, TD_DEVFN, PCI_EXT_CAP_ID_ATS),
+                    ==, 0);
+    g_assert_cmphex(vtdp_find_ext_cap(t->qts, TD_DEVFN, PCI_EXT_CAP_ID_PASID),
+                    ==, 0x100);
+    td_stop(t);
+}
+
+static uint64_t td_stat_desc(TD *t)
+{
+    return qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC);
+}
+
+/*
+ * Migrate with descriptors in flight: every queue full of 4 MiB fills,
+ * the VM stopped part way (a stopped VM sees no DMA), saved, loaded into a
+ * new QEMU and continued there.  Every descriptor completes exactly once:
+ * the migrated counter ends at the number submitted and every completion
+ * slot says OK.
+ */
+static void test_migration_inflight(void)
+{
+    g_autofree char *file = g_strdup_printf("%s/vtdp-td-mig-%d.bin",
+                                            g_get_tmp_dir(), getpid());
+    g_autofree char *uri = g_strdup_printf("file:%s", file);
+    g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
+    const uint32_t per_q = RING_ENTRIES - 1;
+    uint32_t nq;
+    uint64_t total, done, head_sum;
+    TD *t = td_start();
+    TD *d;
+
+    nq = VTDP_TD_CAPS_NQUEUES(rd(t, VTDP_TD_REG_CAPS));
+    g_assert_cmpuint(nq, ==, 8);        /* the default "queues" */
+    total = (uint64_t)per_q * nq;
+
+    for (uint32_t q = 0; q < nq; q++) {
+        if (q) {
+            td_queue_setup(t, q, RING_ENTRIES, 0);
+        }
+        for (uint32_t i = 0; i < per_q; i++) {
+            Desc desc = { .opcode = VTDP_TD_OP_FILL, .len = 4 << 20,
+                          .dst = 0x1000000 + ((i % 4) << 22),
+                          .pattern = q * 100 + i };
+            td_put(t, q, &desc);
+        }
+    }
+    for (uint32_t q = 0; q < nq; q++) {
+        wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), t->tail[q]);
+    }
+    for (int i = 0; i < 100000 && !td_stat_desc(t); i++) {
+        ;
+    }
+    qtest_qmp_assert_success(t->qts, "{ 'execute': 'stop' }");
+    done = td_stat_desc(t);
+    g_assert_cmpuint(done, >=, 1);
+    g_assert_cmpuint(done, <, total);       /* really in flight */
+    /* Stopped: no progress at all */
+    g_usleep(50 * 1000);
+    g_assert_cmpuint(td_stat_desc(t), ==, done);
+
+    qtest_qmp_assert_success(t->qts, "{ 'execute': 'migrate', 'arguments':"
+                             " { 'uri': %s } }", uri);
+    vtdp_wait_migration(t->qts);
+    td_stop(t);
+
+    d = td_start_args(NULL, incoming);
+    vtdp_wait_migration(d->qts);
+    unlink(file);
+    g_assert_cmpuint(td_stat_desc(d), ==, done);
+    qtest_qmp_assert_success(d->qts, "{ 'execute': 'cont' }");
+    for (int i = 0; i < 200000 && td_stat_desc(d) < total; i++) {
+        ;
+    }
+    g_assert_cmpuint(td_stat_desc(d), ==, total);
+    head_sum = 0;
+    for (uint32_t q = 0; q < nq; q++) {
+        head_sum += rd(d, VTDP_TD_QREG(q, VTDP_TD_QHEAD));
+        for (uint32_t i = 0; i < per_q; i++) {
+            uint64_t slot = ring_gpa(q) + i * VTDP_TD_DESC_SIZE;
+
+            g_assert_cmphex(qtest_readl(d->qts, slot + 40), ==,
+                            VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+        }
+    }
+    g_assert_cmpuint(head_sum, ==, total);
+    /* Nothing ran twice: the counter stays where it is */
+    g_usleep(50 * 1000);
+    g_assert_cmpuint(td_stat_desc(d), ==, total);
+    td_stop(d);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -551,5 +686,8 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-testdev/reset-midqueue", test_reset_midqueue);
     qtest_add_func("/vtdp-testdev/round-robin", test_round_robin);
     qtest_add_func("/vtdp-testdev/msix", test_msix);
+    qtest_add_func("/vtdp-testdev/ats", test_ats);
+    qtest_add_func("/vtdp-testdev/migration-inflight",
+                   test_migration_inflight);
     return g_test_run();
 }

@@ -41,6 +41,8 @@
 #define PARAM_PT	"/sys/module/vtdp/parameters/allow_passthrough"
 
 static int test_no, failures, fd = -1;
+static uint32_t ep_pasid_width, unit_pasid_bits;	/* 0: no PASID */
+static uint32_t high_pd, high_pasid;	/* a kept PASID sub-device */
 static char ep_sysfs[300];
 static uint32_t bdf_ep, bdf_other, bdf_iommu;
 static uint32_t buf;		/* pinned buffer, BUF_PAGES pages */
@@ -424,6 +426,28 @@ static int discover(void)
 				diag("unbind %s: %s", ep_name, strerror(errno));
 			close(u);
 		}
+	}
+	{
+		/* Max PASID Width from the PASID extended capability */
+		char path[512];
+		uint32_t hdr, off = 0x100;
+		int cfd;
+
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", ep_name);
+		cfd = open(path, O_RDONLY);
+		while (cfd >= 0 && off && off < 0x1000 &&
+		       pread(cfd, &hdr, 4, off) == 4 && hdr) {
+			if ((hdr & 0xffff) == 0x1b) {
+				uint16_t cap = 0;
+
+				if (pread(cfd, &cap, 2, off + 4) == 2)
+					ep_pasid_width = (cap >> 8) & 0x1f;
+				break;
+			}
+			off = hdr >> 20;
+		}
+		if (cfd >= 0)
+			close(cfd);
 	}
 	diag("endpoint %s (%#x), iommu %#x, other function %#x", ep_name,
 	     bdf_ep, bdf_iommu, bdf_other);
@@ -1111,23 +1135,46 @@ static void t_pasid(uint32_t *dev_ep)
 	       VTDP_V3_STATUS_INVALID_PARAMETER_2, c, "NULL PasidDeviceOut");
 	expect(create_pasid(tagged, VTDP_V3_CP_NULL_PASID, NULL, NULL),
 	       VTDP_V3_STATUS_INVALID_PARAMETER_3, c, "NULL AsidOut");
-	/* exhaust the PASID space, then give it back */
+	/*
+	 * PASIDs come from [1, 2^w - 1], w = min(endpoint Max PASID Width,
+	 * unit PASID width).  Up to 16 bits the space is exhausted exactly
+	 * (scripts/test runs the tool once with a 12-bit endpoint for that);
+	 * a 20-bit space is too big for the guest, so there PASIDs beyond
+	 * one directory page (> 32767) must appear, and the highest is kept
+	 * for a tagged DMA.
+	 */
 	{
-		static uint32_t hs[1U << 20];
-		bool zero = false;
-		uint32_t i;
+		static uint32_t hs[1U << 16];
+		uint32_t w = ep_pasid_width < unit_pasid_bits ? ep_pasid_width : unit_pasid_bits;
+		uint32_t limit = (1U << w) - 1, want, i, maxp = 0, bad = 0;
+		bool full = limit <= (1U << 16);
 
-		for (n = 0; n < (1U << 20); n++) {
-			st = create_pasid(tagged, 0, &hs[n], &pasid);
+		want = full ? limit - 2 : 40000;	/* p1 and p2 are taken */
+		for (n = 0; n < want + full; n++) {
+			st = create_pasid(tagged, 0, &hs[n % (1U << 16)], &pasid);
 			if (st != VTDP_V3_STATUS_SUCCESS)
 				break;
-			zero |= pasid == 0;
+			if (pasid == 0 || pasid > limit)
+				bad++;
+			if (pasid > maxp) {
+				maxp = pasid;
+				high_pd = hs[n % (1U << 16)];
+				high_pasid = pasid;
+			}
 		}
-		diag("%u further PASIDs before exhaustion", n);
-		expect(st, VTDP_V3_STATUS_NONE_MAPPED, c, "PASID space exhausted");
-		tap(!zero, "CreatePasidDevice: PASID 0 never handed out");
-		for (i = 0; i < n; i++)
-			handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, hs[i]);
+		diag("PASID width %u: %u further PASIDs created, highest %u", w, n, maxp);
+		tap(!bad, "CreatePasidDevice: every PASID in [1, %u]", limit);
+		if (full) {
+			expect(st, VTDP_V3_STATUS_NONE_MAPPED, c, "PASID space exhausted");
+			tap(n == want, "CreatePasidDevice: exactly 2^%u - 1 PASIDs (%u + 2)", w, n);
+		} else {
+			tap(n == want && maxp > 32767,
+			    "CreatePasidDevice: %u more PASIDs, beyond one directory page (highest %u)",
+			    want, maxp);
+		}
+		for (i = 0; i < n && i < (1U << 16); i++)
+			if (hs[i] != high_pd)
+				handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, hs[i]);
 	}
 
 	t = domain(VTDP_V3_DOMAIN_TRANSLATE);
@@ -1467,6 +1514,17 @@ static void t_dma(uint32_t *devp)
 	    fs.fault_last_reason == VTDP_FR_SM_PTE_NOT_PRESENT,
 	    "fault handler: the tagged fault carries PASID %u (got %u, reason %#x)", pasid,
 	    fs.fault_last_pasid, fs.fault_last_reason);
+	if (high_pd) {
+		/* the highest PASID handed out: the far end of the directory */
+		expect(attach(VTDP_V3_IOC_ATTACH_PASID_DEVICE, t2, high_pd), VTDP_V3_STATUS_SUCCESS,
+		       "AttachPasidDevice", "the highest PASID handed out");
+		memset(dst.mem, 0x77, PAGE);
+		dma_case("PASID sub-device with the highest PASID", &ring, rla, &src2, sla,
+			 &dst2, dla, PAGE, true, high_pasid, 10);
+		handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, high_pd);
+		handle_op(VTDP_V3_IOC_DELETE_PASID_DEVICE, high_pd);
+		high_pd = 0;
+	}
 	{
 		/* the same through a first-stage domain */
 		uint32_t s1 = domain(VTDP_V3_DOMAIN_TRANSLATE_S1);
@@ -1750,8 +1808,10 @@ int main(void)
 		tap(false, "open /dev/vtdp-v3: %s", strerror(errno));
 		return 1;
 	}
-	diag("uapi %u, interface max %u, AW %u, PASID bits %u", info.uapi_version,
-	     info.interface_max, info.aw_bits, info.pasid_bits);
+	unit_pasid_bits = info.pasid_bits;
+	diag("uapi %u, interface max %u, AW %u, PASID bits %u, endpoint PASID width %u",
+	     info.uapi_version, info.interface_max, info.aw_bits, info.pasid_bits,
+	     ep_pasid_width);
 	buf_mem = mmap(NULL, BUF_PAGES * PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	memset(&pin, 0, sizeof(pin));

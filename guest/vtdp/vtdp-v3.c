@@ -1465,14 +1465,12 @@ vtdp_parse_config(struct vtdp_iommu *iommu, struct pci_dev *pdev,
 }
 
 /*
- * Highest PASID a sub-device of @pdev may get: the smallest of the
- * endpoint's Max PASID Width, the unit's PASID size and the PASID
- * directory this driver builds (spec §5.23).
+ * Highest PASID a sub-device of @pdev may get: 2^w - 1 with w the smaller
+ * of the endpoint's Max PASID Width and the unit's PASID size (§5.23).
  */
 static u32 vtdp_pasid_max(struct vtdp_iommu *iommu, struct pci_dev *pdev)
 {
 	int pos = pci_find_ext_capability(pdev, PCI_EXT_CAP_ID_PASID);
-	u32 max = VTDP_PASID_DIR_ENTRIES * 64 - 1;
 	unsigned int width;
 	u16 cap = 0;
 
@@ -1480,10 +1478,26 @@ static u32 vtdp_pasid_max(struct vtdp_iommu *iommu, struct pci_dev *pdev)
 		return 0;
 	pci_read_config_word(pdev, pos + PCI_PASID_CAP, &cap);
 	width = (cap >> 8) & 0x1f;
-	width = min(width, iommu->pasid_bits);
+	width = min3(width, iommu->pasid_bits, (unsigned int)VTDP_PASID_MAX_BITS);
 	if (!width)
 		return 0;
-	return min_t(u32, max, (1U << width) - 1);
+	return (1U << width) - 1;
+}
+
+/* The smallest PDTS whose directory covers PASIDs 0..@pasid_max. */
+static unsigned int vtdp_pdts_for(u32 pasid_max)
+{
+	unsigned int pdts = VTDP_PDTS_MIN;
+
+	while (pdts < VTDP_PDTS_MAX &&
+	       VTDP_PDIR_ENTRIES(pdts) * 64 - 1 < pasid_max)
+		pdts++;
+	return pdts;
+}
+
+static unsigned int vtdp_pdir_order(const struct v3_dma_device *v)
+{
+	return get_order(VTDP_PDIR_ENTRIES(v->pdts) * sizeof(u64));
 }
 
 static void vtdp_pasid_enable(struct v3_dma_device *v)
@@ -1521,12 +1535,13 @@ static void vtdp_device_free(struct v3_dma_device *v)
 	unsigned int i;
 
 	/* entry 0 is pasid_table0; the others were made for sub-devices */
-	for (i = 1; v->pasid_dir && i < VTDP_PASID_DIR_ENTRIES; i++)
+	for (i = 1; v->pasid_dir && i < VTDP_PDIR_ENTRIES(v->pdts); i++)
 		if (v->pasid_dir[i] & VTDP_PDIR_P)
 			free_page((unsigned long)phys_to_virt(v->pasid_dir[i] &
 							      VTDP_ADDR_MASK));
 	free_page((unsigned long)v->pasid_table0);
-	free_page((unsigned long)v->pasid_dir);
+	if (v->pasid_dir)
+		free_pages((unsigned long)v->pasid_dir, vtdp_pdir_order(v));
 	kfree(v);
 }
 
@@ -1568,7 +1583,10 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	init_waitqueue_head(&v->cb_wq);
 	if (info.pasid_tagged_dma_enabled)
 		v->pasid_max = vtdp_pasid_max(iommu, pdev);
-	v->pasid_dir = (void *)get_zeroed_page(GFP_KERNEL);
+	/* up to 128 KiB for 2^20 PASIDs; the hardware wants it contiguous */
+	v->pdts = vtdp_pdts_for(v->pasid_max);
+	v->pasid_dir = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO,
+						vtdp_pdir_order(v));
 	v->pasid_table0 = (void *)get_zeroed_page(GFP_KERNEL);
 	if (!v->pasid_dir || !v->pasid_table0) {
 		vtdp_device_free(v);
@@ -1577,7 +1595,8 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	/* PASIDs 0..63: RID_PASID entry stays not present until attach */
 	vtdp_flush_table(iommu, v->pasid_table0, PAGE_SIZE);
 	v->pasid_dir[0] = virt_to_phys(v->pasid_table0) | VTDP_PDIR_P;
-	vtdp_flush_table(iommu, v->pasid_dir, PAGE_SIZE);
+	vtdp_flush_table(iommu, v->pasid_dir,
+			 VTDP_PDIR_ENTRIES(v->pdts) * sizeof(u64));
 
 	mutex_lock(&iommu->lock);
 	list_for_each_entry(o, &iommu->devices, link) {
@@ -1600,7 +1619,7 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 		vtdp_pasid_enable(v);
 
 	ctx0 = (virt_to_phys(v->pasid_dir) & VTDP_ADDR_MASK) |
-	       ((u64)VTDP_PDTS << VTDP_CTX_PDTS_SHIFT) | VTDP_CTX_P;
+	       ((u64)v->pdts << VTDP_CTX_PDTS_SHIFT) | VTDP_CTX_P;
 	if (info.pasid_tagged_dma_enabled)
 		ctx0 |= VTDP_CTX_PASIDE;
 	WRITE_ONCE(ce->val[1], VTDP_PASID_RID_DEFAULT);	/* RID_PASID */

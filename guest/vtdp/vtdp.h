@@ -23,11 +23,13 @@
 #define VTDP_SS_AW_BITS		48
 
 /*
- * PASID directory: one 4 KiB page of 512 eight-byte entries, i.e.
- * PDTS = 2 (2^(2+7) = 512 entries), covering PASIDs 0..32767.
+ * PASID directory: 2^(PDTS + 7) eight-byte entries of 64 PASIDs each.
+ * Sized per device: one page (PDTS 2, PASIDs 0..32767) unless the device
+ * has more PASIDs; PDTS 7 covers all 2^20.
  */
-#define VTDP_PDTS		2
-#define VTDP_PASID_DIR_ENTRIES	(1U << (VTDP_PDTS + 7))
+#define VTDP_PDTS_MIN		2
+#define VTDP_PDTS_MAX		7
+#define VTDP_PDIR_ENTRIES(pdts)	(1U << ((pdts) + 7))
 
 /* The invalidation queue is one 4 KiB page of 128-bit descriptors. */
 #define VTDP_IQ_ENTRIES		(PAGE_SIZE / 16)
@@ -164,7 +166,8 @@ struct v3_dma_device {
 	bool pasid_enabled_by_api;	/* pci_enable_pasid() succeeded */
 	bool pasid_enabled_raw;		/* PASID Enable written directly */
 
-	u64 *pasid_dir;			/* VTDP_PASID_DIR_ENTRIES entries */
+	u64 *pasid_dir;			/* VTDP_PDIR_ENTRIES(pdts) entries */
+	unsigned int pdts;		/* context entry PDTS */
 	struct vtdp_pasid_entry *pasid_table0;	/* PASIDs 0..63 */
 	u32 pasid_max;			/* highest sub-device PASID, 0: none */
 	unsigned int npasid;		/* live sub-devices; iommu->lock */

@@ -932,6 +932,131 @@ static int translate_paging(struct vtdp_core *c, struct walk *w,
 	return 0;
 }
 
+/*
+ * IOTLB tag for legacy-mode translations: beyond 20 bits, so that no
+ * PASID-based invalidation can match them (VT-d: those only concern
+ * scalable-mode entries).
+ */
+#define VTDP_LEGACY_PASID_TAG	(1U << VTDP_PASID_MAX_BITS)
+
+/* Scalable-mode second-stage fault reasons as legacy mode reports them. */
+static int legacy_reason(int sm, bool write)
+{
+	switch (sm) {
+	case VTDP_FR_SM_SS_ACCESS: return VTDP_FR_SS_ACCESS;
+	case VTDP_FR_SM_SS_RSVD: return VTDP_FR_SS_RSVD;
+	case VTDP_FR_SM_ADDR_BEYOND_AW: return VTDP_FR_ADDR_BEYOND_AW;
+	case VTDP_FR_SM_WRITE: return VTDP_FR_WRITE;
+	case VTDP_FR_SM_READ: return VTDP_FR_READ;
+	/* legacy mode has no "not present": R = W = 0 denies the access */
+	case VTDP_FR_SM_SS_NOT_PRESENT:
+		return write ? VTDP_FR_WRITE : VTDP_FR_READ;
+	}
+	return sm;
+}
+
+/*
+ * Legacy mode (VT-d 3.4.2, 9.1-9.3): 128-bit root and context entries,
+ * translation type second stage or pass-through, the domain id and the
+ * second-stage table in the context entry.
+ */
+static int translate_legacy(struct vtdp_core *c, struct walk *w,
+			    struct vtdp_translation *t)
+{
+	const struct vtdp_request *r = w->req;
+	uint16_t sid = r->sid;
+	const struct vtdp_context_entry *cached;
+	struct vtdp_iotlb_entry *hit, n;
+	uint64_t re[2], c0, c1;
+	unsigned int levels;
+	uint16_t did;
+	int ret;
+
+	cached = ctx_cache_lookup(c, sid);
+	if (cached) {
+		c->stats.ctx_hits++;
+		w->ce = *cached;
+	} else {
+		c->stats.ctx_misses++;
+		if (dma_read(c, (c->rtaddr_active & VTDP_RTADDR_ADDR_MASK) +
+			     (uint64_t)(sid >> 8) * 16, re, sizeof(re)))
+			return VTDP_FR_ROOT_ACCESS;
+		if (!(re[0] & VTDP_ROOT_P))
+			return VTDP_FR_ROOT_NOT_PRESENT;
+		if ((re[0] & VTDP_LROOT_RSVD) || re[1])
+			return VTDP_FR_ROOT_RSVD;
+		memset(&w->ce, 0, sizeof(w->ce));
+		if (dma_read(c, (re[0] & VTDP_ADDR_MASK) + (sid & 0xff) * 16ULL,
+			     w->ce.val, 16))
+			return VTDP_FR_CTX_ACCESS;
+		w->fpd = w->ce.val[0] & VTDP_LCTX0_FPD;
+		if (!(w->ce.val[0] & VTDP_CTX_P))
+			return VTDP_FR_CTX_NOT_PRESENT;
+		if ((w->ce.val[0] & VTDP_LCTX0_RSVD) ||
+		    (w->ce.val[1] & VTDP_LCTX1_RSVD))
+			return VTDP_FR_CTX_RSVD;
+		ctx_cache_insert(c, sid, &w->ce);
+	}
+	c0 = w->ce.val[0];
+	c1 = w->ce.val[1];
+	w->fpd = c0 & VTDP_LCTX0_FPD;
+	/* Deviation: legacy mode takes no requests with PASID; VT-d has
+	 * no reason code for them, 0x3 is reported. */
+	if (r->pasid_valid)
+		return VTDP_FR_CTX_INVALID;
+
+	switch (VTDP_LCTX0_TT(c0)) {
+	case VTDP_LCTX_TT_PT:
+		if (!c->cfg.pass_through)
+			return VTDP_FR_CTX_INVALID;
+		if (r->addr >> c->cfg.aw_bits)
+			return VTDP_FR_ADDR_BEYOND_AW;
+		t->paddr = r->addr;
+		t->page_mask = ~(VTDP_PAGE_SIZE - 1);
+		t->read = t->write = true;
+		return 0;
+	case VTDP_LCTX_TT_SS:
+		break;
+	default:	/* device-TLB (ECAP.DT = 0) or reserved */
+		return VTDP_FR_CTX_INVALID;
+	}
+	switch (VTDP_LCTX1_AW(c1)) {
+	case VTDP_PE_AW_39: levels = 3; break;
+	case VTDP_PE_AW_48: levels = 4; break;
+	case VTDP_PE_AW_57: levels = 5; break;
+	default: return VTDP_FR_CTX_INVALID;
+	}
+	if (!c->cfg.second_stage ||
+	    VTDP_LEVEL_SHIFT(levels + 1) > c->cfg.aw_bits)
+		return VTDP_FR_CTX_INVALID;
+	if (c0 & VTDP_ADDR_MASK & oa_rsvd_mask(c))
+		return VTDP_FR_CTX_RSVD;
+
+	did = VTDP_LCTX1_DID(c1);
+	hit = iotlb_lookup(c, did, VTDP_LEGACY_PASID_TAG, sid, r->addr);
+	if (hit && iotlb_entry_serves(hit, r, false)) {
+		c->stats.iotlb_hits++;
+		fill_result(hit, r, false, t);
+		return 0;
+	}
+	c->stats.iotlb_misses++;
+	/* the second-stage walk takes its table from the PASID entry slot */
+	memset(&w->pe, 0, sizeof(w->pe));
+	w->pe.val[0] = c0 & VTDP_PE0_SSPTPTR_MASK;
+	memset(&n, 0, sizeof(n));
+	ret = walk_ss(c, w, levels, &n);
+	if (ret)
+		return legacy_reason(ret, r->write);
+	n.did = did;
+	n.pasid = VTDP_LEGACY_PASID_TAG;
+	n.sid = sid;
+	n.in_page = (r->addr & VTDP_IOTLB_TAG_MASK) >>
+		    VTDP_LEVEL_SHIFT(n.level);
+	iotlb_insert(c, &n);
+	fill_result(&n, r, false, t);
+	return 0;
+}
+
 int vtdp_core_translate(struct vtdp_core *c, const struct vtdp_request *req,
 			struct vtdp_translation *t)
 {
@@ -953,11 +1078,17 @@ int vtdp_core_translate(struct vtdp_core *c, const struct vtdp_request *req,
 	if (req->addr >= VTDP_INTERRUPT_RANGE_START &&
 	    req->addr <= VTDP_INTERRUPT_RANGE_END)
 		return report_fault(c, req, VTDP_FR_SM_INTERRUPT_ADDR, false);
-	ret = walk_context(c, &w);
-	if (!ret)
-		ret = walk_pasid(c, &w);
-	if (!ret)
-		ret = translate_paging(c, &w, t);
+	if ((c->gsts & VTDP_GSTS_RTPS) &&
+	    (c->rtaddr_active & VTDP_RTADDR_TTM_MASK) ==
+	    VTDP_RTADDR_TTM_LEGACY) {
+		ret = translate_legacy(c, &w, t);
+	} else {
+		ret = walk_context(c, &w);
+		if (!ret)
+			ret = walk_pasid(c, &w);
+		if (!ret)
+			ret = translate_paging(c, &w, t);
+	}
 	if (ret) {
 		memset(t, 0, sizeof(*t));
 		return report_fault(c, req, (uint8_t)ret, w.fpd);
@@ -1245,6 +1376,10 @@ static void write_gcmd(struct vtdp_core *c, uint32_t v)
 	if (v & VTDP_GCMD_SRTP) {
 		c->rtaddr_active = c->rtaddr;
 		c->gsts |= VTDP_GSTS_RTPS;
+		/* Cached entries may belong to the other translation mode
+		 * (legacy vs scalable); software invalidates after SRTP
+		 * anyway, so dropping everything here is never visible. */
+		caches_flush_all(c);
 	}
 	if (v & VTDP_GCMD_TE)
 		c->gsts |= VTDP_GSTS_TES;

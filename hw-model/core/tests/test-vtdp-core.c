@@ -780,10 +780,16 @@ static void test_fault_reasons(void)
 	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
 	EXPECT_FAULT(e, 0x0500, false, 0, 0x1000, false,
 		     VTDP_FR_SM_ROOT_ACCESS);
-	wr(e, VTDP_REG_RTADDR, e->root, 8);
+	/* a reserved translation table mode */
+	wr(e, VTDP_REG_RTADDR, e->root | VTDP_RTADDR_TTM_MASK, 8);
 	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
 	EXPECT_FAULT(e, 0x0500, false, 0, 0x1000, false,
 		     VTDP_FR_SM_RTA_INVALID);
+	/* legacy mode reads the same table as 128-bit legacy root entries */
+	wr(e, VTDP_REG_RTADDR, e->root, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
+	EXPECT_FAULT(e, 0x0500, false, 0, 0x1000, false,
+		     VTDP_FR_ROOT_NOT_PRESENT);
 	(void)ce;
 	env_free(e);
 }
@@ -1243,6 +1249,123 @@ static void test_cache_counters(void)
 	env_free(e);
 }
 
+/* Legacy-mode context entry for @sid: @lo = P/FPD/TT/table, @hi = AW/DID. */
+static void legacy_ctx(struct env *e, uint64_t root, uint16_t sid,
+		       uint64_t lo, uint64_t hi)
+{
+	uint64_t re = root + (sid >> 8) * 16ULL;
+	uint64_t ct = tb_read64(&e->m, re) & VTDP_ADDR_MASK;
+
+	if (!ct) {
+		ct = tb_alloc_page(&e->m);
+		tb_write64(&e->m, re, ct | VTDP_ROOT_P);
+	}
+	tb_write64(&e->m, ct + (sid & 0xff) * 16ULL + 8, hi);
+	tb_write64(&e->m, ct + (sid & 0xff) * 16ULL, lo);
+}
+
+/*
+ * Legacy mode (RTADDR.TTM = 00): second-stage translation with 3 and 4
+ * levels, pass-through, FPD, every legacy fault reason, and the IOTLB
+ * scoped by the context entry's domain id.
+ */
+static void test_legacy_mode(void)
+{
+	struct env *e = env_new();
+	uint64_t root = tb_alloc_page(&e->m), pt = tb_pt_new(&e->m);
+	uint64_t pt3 = tb_pt_new(&e->m), leaf, re;
+	const uint64_t ss = ((uint64_t)VTDP_PE_AW_48) |
+			    ((uint64_t)DID << VTDP_LCTX1_DID_SHIFT);
+	const uint16_t s2 = 0x0210, s3 = 0x0218, s4 = 0x0220, s5 = 0x0228;
+	struct vtdp_translation t;
+	unsigned int i;
+
+	legacy_ctx(e, root, SID, pt | VTDP_CTX_P, ss);
+	legacy_ctx(e, root, s2, pt3 | VTDP_CTX_P,
+		   VTDP_PE_AW_39 | (7ULL << VTDP_LCTX1_DID_SHIFT));
+	legacy_ctx(e, root, s3, VTDP_CTX_P | (2ULL << 2), 0);	/* PT */
+	leaf = tb_map(&e->m, pt, 4, 0x1000, 0xa000, 1, VTDP_SS_R | VTDP_SS_W,
+		      TB_SS_DIR, false);
+	tb_map(&e->m, pt, 4, 0x2000, 0xb000, 1, VTDP_SS_R, TB_SS_DIR, false);
+	tb_map(&e->m, pt3, 3, 0x3000, 0xc000, 1, VTDP_SS_R | VTDP_SS_W,
+	       TB_SS_DIR, false);
+	wr(e, VTDP_REG_RTADDR, root | VTDP_RTADDR_TTM_LEGACY, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
+
+	CHECK_EQ(xlate_full(e, SID, false, 0, 0x1234, true, false, false, &t),
+		 0);
+	CHECK_EQ(t.paddr, 0xa234);
+	CHECK_EQ(xlate_full(e, s2, false, 0, 0x3010, false, false, false, &t),
+		 0);
+	CHECK_EQ(t.paddr, 0xc010);
+	CHECK_EQ(xlate_full(e, s3, false, 0, 0x7654321, true, false, false,
+			    &t), 0);
+	CHECK_EQ(t.paddr, 0x7654321);
+	CHECK(t.write);
+
+	/* permissions and the walk */
+	EXPECT_FAULT(e, SID, false, 0, 0x2000, true, VTDP_FR_WRITE);
+	EXPECT_FAULT(e, SID, false, 0, 0x5000, false, VTDP_FR_READ);
+	EXPECT_FAULT(e, SID, false, 0, 0x5000, true, VTDP_FR_WRITE);
+	EXPECT_FAULT(e, SID, false, 0, 1ULL << 48, false,
+		     VTDP_FR_ADDR_BEYOND_AW);
+	EXPECT_FAULT(e, s2, false, 0, 1ULL << 39, false,
+		     VTDP_FR_ADDR_BEYOND_AW);
+	tb_map(&e->m, pt, 4, 0x6000, 0x6000, 1, VTDP_SS_R | (1ULL << 60),
+	       TB_SS_DIR, false);
+	EXPECT_FAULT(e, SID, false, 0, 0x6000, false, VTDP_FR_SS_RSVD);
+	tb_map(&e->m, pt, 4, 0x800000, 0, 1, VTDP_SS_R, TB_SS_DIR, false);
+	tb_write64(&e->m, tb_entry_addr(&e->m, pt, 4, 0x800000, 2, false),
+		   0x7ff00000000ULL | VTDP_SS_R | VTDP_SS_W);
+	EXPECT_FAULT(e, SID, false, 0, 0x800000, false, VTDP_FR_SS_ACCESS);
+	/* requests with PASID are not taken in legacy mode */
+	EXPECT_FAULT(e, SID, true, 5, 0x1000, false, VTDP_FR_CTX_INVALID);
+
+	/* root and context entries */
+	EXPECT_FAULT(e, 0x0500, false, 0, 0x1000, false,
+		     VTDP_FR_ROOT_NOT_PRESENT);
+	EXPECT_FAULT(e, 0x0230, false, 0, 0x1000, false,
+		     VTDP_FR_CTX_NOT_PRESENT);
+	legacy_ctx(e, root, s4, pt | VTDP_CTX_P | (1ULL << 2), ss); /* DT */
+	EXPECT_FAULT(e, s4, false, 0, 0x1000, false, VTDP_FR_CTX_INVALID);
+	legacy_ctx(e, root, s4, pt | VTDP_CTX_P, VTDP_PE_AW_57);
+	EXPECT_FAULT(e, s4, false, 0, 0x1000, false, VTDP_FR_CTX_INVALID);
+	legacy_ctx(e, root, s5, pt | VTDP_CTX_P | (1ULL << 4), ss);
+	EXPECT_FAULT(e, s5, false, 0, 0x1000, false, VTDP_FR_CTX_RSVD);
+	re = root + 3 * 16;
+	tb_write64(&e->m, re, VTDP_ROOT_P | (1ULL << 5));
+	EXPECT_FAULT(e, 0x0300, false, 0, 0x1000, false, VTDP_FR_ROOT_RSVD);
+	tb_write64(&e->m, re, VTDP_ROOT_P | 0x7ff00000000ULL);
+	EXPECT_FAULT(e, 0x0300, false, 0, 0x1000, false, VTDP_FR_CTX_ACCESS);
+	wr(e, VTDP_REG_RTADDR, 0x7ff00000000ULL, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
+	EXPECT_FAULT(e, SID, false, 0, 0x1000, false, VTDP_FR_ROOT_ACCESS);
+	wr(e, VTDP_REG_RTADDR, root | VTDP_RTADDR_TTM_LEGACY, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
+
+	/* FPD in the context entry suppresses */
+	legacy_ctx(e, root, s5, pt | VTDP_CTX_P | VTDP_LCTX0_FPD, ss);
+	i = e->c.stats.faults_suppressed;
+	xlate_full(e, s5, false, 0, 0x5000, false, false, false, &t);
+	CHECK_EQ(e->c.stats.faults_suppressed, i + 1);
+
+	/* IOTLB: stale until the context's domain is invalidated */
+	CHECK_EQ(xlate_full(e, SID, false, 0, 0x1000, false, false, false,
+			    &t), 0);
+	tb_write64(&e->m, leaf, 0xd000 | VTDP_SS_R | VTDP_SS_W);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	iq_setup(e, false);
+	iq_submit1(e, VTDP_INV_TYPE_PIOTLB | VTDP_INV_PIOTLB_ALL_PASID |
+		   ((uint64_t)DID << 16), 0);
+	iq_submit1(e, VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_DOMAIN |
+		   ((uint64_t)(DID + 1) << 16), 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	iq_submit1(e, VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_DOMAIN |
+		   ((uint64_t)DID << 16), 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xd000);
+	env_free(e);
+}
+
 static void test_iotlb_domains_and_pasids(void)
 {
 	struct env *e = env_new();
@@ -1631,6 +1754,7 @@ static const struct {
 	{ "FS 5-level, canonical, reserved bits", test_fs_5level_and_rsvd },
 	{ "post-load sanitising and cache drop", test_post_load },
 	{ "context and PASID cache counters", test_cache_counters },
+	{ "legacy mode", test_legacy_mode },
 	{ "pass-through", test_pass_through },
 	{ "fault reasons", test_fault_reasons },
 	{ "FRCD contents, PPF/FRI, W1C", test_frcd_contents },

@@ -232,7 +232,20 @@
 #define VTDP_FRCD_LO_FI_MASK	0xfffffffffffff000ULL
 
 /* ---------------------------------------------------------------------- */
-/* Fault reasons (VT-d scalable-mode fault conditions)                     */
+/* Fault reasons: legacy mode (RTADDR.TTM = 00), then scalable mode        */
+
+#define VTDP_FR_ROOT_NOT_PRESENT	0x01
+#define VTDP_FR_CTX_NOT_PRESENT		0x02
+#define VTDP_FR_CTX_INVALID		0x03	/* bad TT or AW */
+#define VTDP_FR_ADDR_BEYOND_AW		0x04
+#define VTDP_FR_WRITE			0x05
+#define VTDP_FR_READ			0x06
+#define VTDP_FR_SS_ACCESS		0x07
+#define VTDP_FR_ROOT_ACCESS		0x08
+#define VTDP_FR_CTX_ACCESS		0x09
+#define VTDP_FR_ROOT_RSVD		0x0a
+#define VTDP_FR_CTX_RSVD		0x0b
+#define VTDP_FR_SS_RSVD			0x0c
 
 #define VTDP_FR_SM_RTA_INVALID		0x30	/* invalid root table address */
 #define VTDP_FR_SM_ROOT_ACCESS		0x38	/* error reading root entry */
@@ -270,6 +283,18 @@
  * all take their names, so the three always agree.
  */
 #define VTDP_FAULT_REASONS(X)						\
+	X(VTDP_FR_ROOT_NOT_PRESENT, "root entry not present (legacy)")	\
+	X(VTDP_FR_CTX_NOT_PRESENT, "context entry not present (legacy)") \
+	X(VTDP_FR_CTX_INVALID, "context entry invalid (legacy)")	\
+	X(VTDP_FR_ADDR_BEYOND_AW, "address beyond AW (legacy)")		\
+	X(VTDP_FR_WRITE, "write to read-only (legacy)")			\
+	X(VTDP_FR_READ, "read not permitted (legacy)")			\
+	X(VTDP_FR_SS_ACCESS, "SS entry access error (legacy)")		\
+	X(VTDP_FR_ROOT_ACCESS, "root entry access error (legacy)")	\
+	X(VTDP_FR_CTX_ACCESS, "context entry access error (legacy)")	\
+	X(VTDP_FR_ROOT_RSVD, "root entry reserved bits (legacy)")	\
+	X(VTDP_FR_CTX_RSVD, "context entry reserved bits (legacy)")	\
+	X(VTDP_FR_SS_RSVD, "SS entry reserved bits (legacy)")		\
 	X(VTDP_FR_SM_RTA_INVALID, "invalid root table address")		\
 	X(VTDP_FR_SM_ROOT_ACCESS, "root entry access error")		\
 	X(VTDP_FR_SM_ROOT_NOT_PRESENT, "root entry not present")	\
@@ -338,6 +363,23 @@ struct vtdp_context_entry {
 #define VTDP_CTX1_RID_PASID(v)	((uint32_t)((v) & 0xfffff))
 #define VTDP_CTX1_RID_PRIV	(1ULL << 20)
 #define VTDP_CTX1_RSVD		0xffffffffffe00000ULL
+
+/*
+ * Legacy mode (RTADDR.TTM = 00): 128-bit root entries (only the low qword
+ * is used: P, context table pointer) and 128-bit context entries, 256 per
+ * 4 KiB table indexed by devfn; second-stage translation only, no PASIDs.
+ */
+#define VTDP_LROOT_RSVD		0xfff0000000000ffeULL	/* lo: 63:52, 11:1 */
+#define VTDP_LCTX0_FPD		VTDP_CTX_FPD
+#define VTDP_LCTX0_TT(v)	(((v) >> 2) & 3)
+#define VTDP_LCTX_TT_SS		0	/* untranslated requests, second stage */
+#define VTDP_LCTX_TT_DEVTLB	1	/* + device-TLB (ECAP.DT: unsupported) */
+#define VTDP_LCTX_TT_PT		2	/* pass-through (ECAP.PT) */
+#define VTDP_LCTX0_RSVD		0xfff0000000000ff0ULL	/* 63:52, 11:4 */
+#define VTDP_LCTX1_AW(v)	((v) & 7)	/* VTDP_PE_AW_* encoding */
+#define VTDP_LCTX1_DID(v)	((uint16_t)(((v) >> 8) & 0xffff))
+#define VTDP_LCTX1_DID_SHIFT	8
+#define VTDP_LCTX1_RSVD		0xffffffffff000080ULL	/* 63:24, 7 */
 
 /* PASID directory entry: 64 bits, indexed by PASID[19:6]. */
 #define VTDP_PDIR_P		(1ULL << 0)

@@ -1582,6 +1582,61 @@ static void test_iotlb_eviction(void)
     env_stop(&e);
 }
 
+/*
+ * Legacy mode (RTADDR.TTM = 00) through the endpoint: 128-bit root and
+ * context entries, a second-stage table (ring identity mapped, an IOVA
+ * remapped), legacy fault reasons in the fault recording register, and
+ * pass-through by the context entry's translation type.
+ */
+static void test_legacy_dma(void)
+{
+    Env e;
+    uint64_t root, ctx, l4, hi;
+    TdResult r;
+
+    env_start(&e, NULL, NULL);
+    root = env_alloc(&e, 1);
+    ctx = env_alloc(&e, 1);
+    l4 = env_alloc(&e, 1);
+    qtest_writeq(e.t.qts, root, ctx | VTDP_ROOT_P);
+    qtest_writeq(e.t.qts, ctx + e.sid * 16 + 8, VTDP_PE_AW_48 |
+                 (12ULL << VTDP_LCTX1_DID_SHIFT));
+    qtest_writeq(e.t.qts, ctx + e.sid * 16, l4 | VTDP_CTX_P);
+    ss_map(&e, l4, T_QRING(0), T_QRING(0), T_SS_RW);
+    ss_map(&e, l4, T_VA, T_DATA(5), T_SS_RW);
+    ss_map(&e, l4, T_VA + 0x1000, T_DATA(6), VTDP_SS_R);
+    wr64(&e.t, VTDP_REG_RTADDR, root | VTDP_RTADDR_TTM_LEGACY);
+    gcmd_set(&e, VTDP_GCMD_SRTP, true);
+
+    g_assert_true(td_imm_ok(&e, 0, 0, 0, T_VA + 8, 0x1e6));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(5) + 8), ==, 0x1e6);
+
+    r = td_imm(&e, 0, 0, 0, T_VA + 0x1000, 1);
+    g_assert_cmphex(VTDP_TD_ST_CODE(r.status), ==, VTDP_TD_ST_DMA_FAULT);
+    hi = frcd(&e, 0, true);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_WRITE);
+    g_assert_false(hi & VTDP_FRCD_HI_PP);
+    frcd_clear(&e, 0);
+    r = td_imm(&e, 0, 0, 0, T_VA + 0x2000, 1);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(frcd(&e, 1, true)), ==, VTDP_FR_WRITE);
+    frcd_clear(&e, 1);
+    /* tagged requests are not taken in legacy mode */
+    r = td_imm(&e, 0, VTDP_TD_QCTRL_PASID_EN, 3, T_VA, 1);
+    g_assert_cmphex(VTDP_FRCD_HI_FR(frcd(&e, 2, true)), ==,
+                    VTDP_FR_CTX_INVALID);
+    frcd_clear(&e, 2);
+
+    /* pass-through by translation type, after a context invalidation */
+    qtest_writeq(e.t.qts, ctx + e.sid * 16, VTDP_CTX_P |
+                 ((uint64_t)VTDP_LCTX_TT_PT << 2));
+    wr64(&e.t, VTDP_REG_CCMD, VTDP_CCMD_ICC | VTDP_CCMD_DEVICE |
+         (uint64_t)e.sid << 16);
+    g_assert_true(td_imm_ok(&e, 0, 0, 0, T_DATA(7), 0x77));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(7)), ==, 0x77);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    env_stop(&e);
+}
+
 /* Register-based invalidation (queued invalidation off). */
 static void test_register_invalidation(void)
 {
@@ -1938,6 +1993,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/fault-fpd", test_fault_fpd);
     qtest_add_func("/vtdp-iommu/first-stage-dma", test_first_stage_dma);
     qtest_add_func("/vtdp-iommu/iotlb-eviction", test_iotlb_eviction);
+    qtest_add_func("/vtdp-iommu/legacy-dma", test_legacy_dma);
     qtest_add_func("/vtdp-iommu/migration", test_migration);
     return g_test_run();
 }

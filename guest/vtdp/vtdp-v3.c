@@ -924,7 +924,8 @@ out:
  * and tokens are all avoided and a freed block is reusable at once.  The
  * extent tree is the allocator's state (first fit, bottom-up); it has the
  * observable behaviour of a buddy allocator without a second structure to
- * keep consistent.
+ * keep consistent.  d->alloc_low[] lets a search skip the low part
+ * known to be full, so the common case does not walk every extent.
  * Context: d->mutex held.
  * Return: SUCCESS with *first (page number) and *span (block pages);
  * INVALID_PARAMETER_MIX for a self-contradictory window;
@@ -937,6 +938,8 @@ static v3_status_t vtdp_alloc_block(struct v3_domain *d, u64 npages,
 	u64 limit = 1ULL << (d->alloc_width - VTDP_PAGE_SHIFT);
 	u64 lo = 0, hi = limit - 1, size, pos;
 	struct interval_tree_node *n;
+	unsigned int order;
+	bool from_low;
 
 	if (min_la) {
 		if (*min_la & (VTDP_PAGE_SIZE - 1))
@@ -955,10 +958,16 @@ static v3_status_t vtdp_alloc_block(struct v3_domain *d, u64 npages,
 		return V3_STATUS_INVALID_PARAMETER_MIX;
 
 	size = roundup_pow_of_two(npages);
-	pos = ALIGN(lo, size);
+	order = ilog2(size);
+	/* below alloc_low there is nothing of this order: start there */
+	from_low = lo <= d->alloc_low[order];
+	pos = ALIGN(from_low ? d->alloc_low[order] : lo, size);
 	while (pos >= lo && pos <= hi && hi - pos + 1 >= size) {
 		n = interval_tree_iter_first(&d->extents, pos, pos + size - 1);
 		if (!n) {
+			/* everything from alloc_low up to pos was full */
+			if (from_low)
+				d->alloc_low[order] = pos + size;
 			*first = pos;
 			*span = size;
 			return V3_STATUS_SUCCESS;
@@ -966,6 +975,20 @@ static v3_status_t vtdp_alloc_block(struct v3_domain *d, u64 npages,
 		pos = ALIGN(n->last + 1, size);
 	}
 	return V3_STATUS_INSUFFICIENT_RESOURCES;
+}
+
+/*
+ * A block starting at page @first was freed: a free block of any order may
+ * now start at @first rounded down to that order.  d->mutex held.
+ */
+static void vtdp_alloc_freed(struct v3_domain *d, u64 first)
+{
+	unsigned int order;
+
+	lockdep_assert_held(&d->mutex);
+	for (order = 0; order < ARRAY_SIZE(d->alloc_low); order++)
+		d->alloc_low[order] = min(d->alloc_low[order],
+					  round_down(first, 1ULL << order));
 }
 
 /*
@@ -1089,6 +1112,7 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 		}
 		interval_tree_remove(n, &d->extents);
 		kfree(e);
+		vtdp_alloc_freed(d, first);
 		goto clear;
 	}
 	if (!vtdp_covered(d, first, last, VTDP_EXTENT_LOGICAL)) {
@@ -1904,6 +1928,7 @@ vtdp_free_reserved_logical_address_range(struct v3_la_token *token)
 		interval_tree_remove(n, &d->extents);
 		kfree(container_of(n, struct vtdp_extent, node));
 	}
+	vtdp_alloc_freed(d, first);
 	d->ntokens--;
 	mutex_unlock(&d->mutex);
 

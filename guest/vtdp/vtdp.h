@@ -113,6 +113,12 @@ struct v3_domain {
 	unsigned int attached;
 	unsigned int ntokens;		/* live tokens; @mutex */
 	u32 alloc_width;		/* buddy AddressWidth, 0: no allocator */
+	/*
+	 * The allocator's cache of free addresses: for each block order, a
+	 * page number below which no free block of that order exists.
+	 * Raised past each block handed out, lowered when one is freed.
+	 */
+	u64 alloc_low[64];
 	unsigned int aw_bits;		/* input width of the tables */
 
 	/*

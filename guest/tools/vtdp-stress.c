@@ -52,11 +52,19 @@
 #define DST_OFF		0x10000000ULL
 #define RO_OFF		0x20000000ULL
 #define HOLE_OFF	0x30000000ULL
+#define STALE_OFF	0x38000000ULL
 
-enum fault_kind { FK_UNMAPPED, FK_READONLY, FK_NR };
-static const char *const fk_name[FK_NR] = { "unmapped", "readonly" };
+/*
+ * unmapped: a write to an IOVA that was never mapped;
+ * readonly: a write to a read-only mapping;
+ * stale:    a write to an IOVA right after the device wrote it successfully
+ *           and it was unmapped (V3 unmap invalidates synchronously): a
+ *           translation the IOTLB held must be gone.
+ */
+enum fault_kind { FK_UNMAPPED, FK_READONLY, FK_STALE, FK_NR };
+static const char *const fk_name[FK_NR] = { "unmapped", "readonly", "stale" };
 static const uint8_t fk_reason[FK_NR] = {
-	VTDP_FR_SM_SS_NOT_PRESENT, VTDP_FR_SM_WRITE,
+	VTDP_FR_SM_SS_NOT_PRESENT, VTDP_FR_SM_WRITE, VTDP_FR_SM_SS_NOT_PRESENT,
 };
 
 static struct {
@@ -75,7 +83,7 @@ static struct {
 	.threads = 4,
 	.min_len = 1,
 	.max_len = 256 * 1024,
-	.kinds = (1U << FK_UNMAPPED) | (1U << FK_READONLY),
+	.kinds = (1U << FK_UNMAPPED) | (1U << FK_READONLY) | (1U << FK_STALE),
 	.seed = 1,
 };
 
@@ -92,7 +100,7 @@ struct worker {
 	pthread_t thread;
 	int fd;
 	uint64_t rng;
-	uint8_t *src, *dst, *ro;
+	uint8_t *src, *dst, *ro, *stale;
 	size_t buf_len;		/* max_len + a page for alignment + guard */
 	char err[160];
 };
@@ -156,6 +164,29 @@ static int unmap_buffers(struct worker *w)
 	return unmap_one(w, base + SRC_OFF) || unmap_one(w, base + DST_OFF);
 }
 
+/*
+ * Map the stale decoy, let the device write the page of @dst through it
+ * (so the IOTLB holds the translation), put the byte back and unmap: the
+ * caller's write to @dst must now fault.
+ */
+static bool make_stale(struct worker *w, uint64_t dst)
+{
+	uint64_t iova = WINDOW(w->id) + STALE_OFF;
+	uint64_t page = dst & ~(PAGE - 1);
+	struct vtdp_td_submit s;
+	int ret;
+
+	if (map_one(w, w->stale, iova, VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE))
+		return false;
+	ret = td_submit(w->fd, VTDP_TD_OP_WRITE_IMM, 1, 0, page, 0, &s);
+	if (ret < 0 || !td_st_is(&s, VTDP_TD_ST_OK)) {
+		snprintf(w->err, sizeof(w->err), "stale: priming write: %s",
+			 ret < 0 ? strerror(-ret) : td_st_name(s.status));
+		return false;
+	}
+	return !unmap_one(w, iova);
+}
+
 /* One descriptor, verified.  Returns false when the worker must stop. */
 static bool one_op(struct worker *w)
 {
@@ -177,7 +208,10 @@ static bool one_op(struct worker *w)
 		/* Only writes can hit the read-only decoy: COPY or FILL. */
 		if (op == VTDP_TD_OP_CRC32C)
 			op = VTDP_TD_OP_FILL;
-		dst = base + (kind == FK_UNMAPPED ? HOLE_OFF : RO_OFF) + doff;
+		dst = base + doff + (kind == FK_UNMAPPED ? HOLE_OFF :
+				     kind == FK_READONLY ? RO_OFF : STALE_OFF);
+		if (kind == FK_STALE && !make_stale(w, dst))
+			return false;
 	}
 
 	for (uint32_t i = 0; i < len; i++)
@@ -203,13 +237,16 @@ static bool one_op(struct worker *w)
 			st.observed[kind]++;
 		else
 			st.unexpected++;
-		/* Nothing may have reached the read-only decoy. */
-		if (kind == FK_READONLY)
+		/* Nothing may have reached the decoys. */
+		if (kind != FK_UNMAPPED) {
+			const uint8_t *decoy = kind == FK_READONLY ? w->ro : w->stale;
+
 			for (uint32_t i = 0; i < len; i++)
-				if (w->ro[doff + i]) {
+				if (decoy[doff + i]) {
 					st.corruptions++;
 					break;
 				}
+		}
 		st.ops++;
 		return true;
 	}
@@ -319,7 +356,7 @@ static void usage(FILE *f)
 		"  -c, --churn            map and unmap around every descriptor\n"
 		"                         (default: long-lived mappings)\n"
 		"  -f, --fault-rate R     share of descriptors aimed to fault, 0..1\n"
-		"  -k, --fault-kinds L    of: unmapped,readonly (default both)\n"
+		"  -k, --fault-kinds L    of: unmapped,readonly,stale (default all)\n"
 		"      --seed N           random seed (default 1)\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no live progress line\n",
@@ -399,8 +436,11 @@ int main(int argc, char **argv)
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		w[i].ro = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		w[i].stale = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (w[i].fd < 0 || w[i].src == MAP_FAILED ||
-		    w[i].dst == MAP_FAILED || w[i].ro == MAP_FAILED) {
+		    w[i].dst == MAP_FAILED || w[i].ro == MAP_FAILED ||
+		    w[i].stale == MAP_FAILED) {
 			fprintf(stderr, "vtdp-stress: thread %u setup: %s\n", i,
 				strerror(errno));
 			return 1;

@@ -29,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vtdp/iommu-hw.h>
@@ -1761,6 +1763,39 @@ static void t_concurrency(void)
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, dom);
 }
 
+/*
+ * Hostile input: a ShouldMap region of 2^34 pages (64 TiB) makes
+ * CreateDomainEx build tables for a very long time; the caller must stay
+ * killable, and nothing may be left behind.
+ */
+static void t_huge_region(void)
+{
+	struct vtdp_v3_region r = { .base = 1ULL << 40, .number_of_pages = 1ULL << 34,
+				    .should_map = 1 };
+	int status = 0, waited;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int cfd = open("/dev/vtdp-v3", O_RDWR);
+		struct vtdp_v3_create_domain a = { .type = VTDP_V3_DOMAIN_TRANSLATE,
+						   .regions_ptr = (uintptr_t)&r, .nregions = 1 };
+
+		ioctl(cfd, VTDP_V3_IOC_CREATE_DOMAIN, &a);
+		_exit(a.status == VTDP_V3_STATUS_INSUFFICIENT_RESOURCES ? 3 : 4);
+	}
+	sleep(1);
+	kill(pid, SIGKILL);
+	for (waited = 0; waited < 1000; waited++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(10000);
+	}
+	tap(waited < 1000 && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+			      (WIFEXITED(status) && WEXITSTATUS(status) == 3)),
+	    "CreateDomainEx with a 64 TiB identity region: killable (status %#x)", status);
+	tap(domain(VTDP_V3_DOMAIN_TRANSLATE) != 0, "a normal domain can be created afterwards");
+}
+
 /* DID exhaustion: CreateDomainEx runs out of hardware tags. */
 static void t_did_exhaustion(void)
 {
@@ -1841,6 +1876,7 @@ int main(void)
 	t_dma(&dev_ep);
 	t_allocator();
 	t_concurrency();
+	t_huge_region();
 	t_did_exhaustion();
 
 	tap(system("rmmod vtdp 2>/dev/null") != 0,

@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pci-ats.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "vtdp.h"
@@ -272,7 +273,13 @@ static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
 
 			if (!alloc)
 				return NULL;
-			next = (void *)get_zeroed_page(GFP_KERNEL);
+			/*
+			 * A caller may ask for huge identity regions: fail
+			 * with INSUFFICIENT_RESOURCES rather than wake the
+			 * OOM killer.
+			 */
+			next = (void *)get_zeroed_page(GFP_KERNEL | __GFP_NORETRY |
+						       __GFP_NOWARN);
 			if (!next)
 				return NULL;
 			vtdp_flush_table(iommu, next, PAGE_SIZE);
@@ -406,6 +413,11 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 		pa = phys ? vtdp_phys_page(phys, i) : addr;
 		WRITE_ONCE(*pte, (pa & VTDP_SS_ADDR_MASK) | bits);
 		vtdp_flush_table(d->iommu, pte, sizeof(*pte));
+		/* a reserved region may span terabytes: stay killable */
+		if (fatal_signal_pending(current)) {
+			i++;
+			goto rollback;
+		}
 		cond_resched();
 	}
 	ext->node.start = first;

@@ -1732,6 +1732,34 @@ static void test_hostile_tables(void)
 		}
 	}
 	CHECK(e->c.stats.translations >= 20000);
+
+	/* the same garbage read as legacy-mode tables */
+	wr(e, VTDP_REG_RTADDR, e->root | VTDP_RTADDR_TTM_LEGACY, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
+	for (i = 0; i < 20000; i++) {
+		uint64_t *w = tb_ptr(&e->m, TB_MEM_BASE, e->m.next);
+		uint64_t n = e->m.next / 8;
+		struct vtdp_translation t;
+		int fr;
+
+		w[rand() % n] ^= (uint64_t)rand() << (rand() % 40);
+		fr = xlate_full(e, (uint16_t)rand(), rand() & 1,
+				(uint32_t)rand() & 0xfffff,
+				((uint64_t)rand() << 20) ^ (uint64_t)rand(),
+				rand() & 1, false, false, &t);
+		/* only legacy reasons (and the interrupt range) */
+		CHECK(fr == 0 || (fr >= VTDP_FR_ROOT_NOT_PRESENT &&
+				  fr <= VTDP_FR_SS_RSVD) ||
+		      fr == VTDP_FR_SM_INTERRUPT_ADDR);
+		if ((i & 15) == 0) {
+			unsigned int j;
+
+			for (j = 0; j < e->c.cfg.nfr; j++)
+				clear_frcd(e, j);
+			wr(e, VTDP_REG_FSTS, VTDP_FSTS_RW1C, 4);
+		}
+	}
+	CHECK(e->c.stats.translations >= 40000);
 	env_free(e);
 }
 

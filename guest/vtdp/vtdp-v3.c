@@ -594,9 +594,10 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 
 	/*
 	 * Types not allowed now: PassThrough while the hardware or the policy
-	 * withholds it, TranslateS1 without first-stage support.  Unmanaged domains are created (they hold a DID and block
-	 * DMA) so that FlushDomain and ConfigureDomain have something to act
-	 * on; no configuration is ever accepted on x86 (spec §5.13).
+	 * withholds it, TranslateS1 without first-stage support.  Unmanaged
+	 * domains are created (they hold a DID and block DMA) so that
+	 * FlushDomain and ConfigureDomain have something to act on; no
+	 * configuration is ever accepted on x86 (spec §5.13).
 	 */
 	if ((type == V3_DOMAIN_TYPE_TRANSLATE_S1 ||
 	     type == V3_DOMAIN_TYPE_PASS_THROUGH) &&

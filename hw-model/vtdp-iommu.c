@@ -635,6 +635,28 @@ static int vtdp_iommu_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/* One entry of the host-side fault log (struct vtdp_fault_record). */
+static const VMStateDescription vtdp_fault_record_vmstate = {
+    .name = TYPE_VTDP_IOMMU "/fault-record",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(index, struct vtdp_fault_record),
+        VMSTATE_UINT64(time_ns, struct vtdp_fault_record),
+        VMSTATE_UINT16(sid, struct vtdp_fault_record),
+        VMSTATE_BOOL(pasid_valid, struct vtdp_fault_record),
+        VMSTATE_UINT32(pasid, struct vtdp_fault_record),
+        VMSTATE_UINT64(addr, struct vtdp_fault_record),
+        VMSTATE_BOOL(write, struct vtdp_fault_record),
+        VMSTATE_BOOL(priv, struct vtdp_fault_record),
+        VMSTATE_BOOL(exec, struct vtdp_fault_record),
+        VMSTATE_UINT8(reason, struct vtdp_fault_record),
+        VMSTATE_BOOL(suppressed, struct vtdp_fault_record),
+        VMSTATE_BOOL(dropped, struct vtdp_fault_record),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 #define VMSTATE_CORE_U32(f) VMSTATE_UINT32(core.f, VTDPIOMMUState)
 #define VMSTATE_CORE_U64(f) VMSTATE_UINT64(core.f, VTDPIOMMUState)
 
@@ -642,9 +664,10 @@ static int vtdp_iommu_post_load(void *opaque, int version_id)
  * Everything the guest can observe: the register file (fault recording
  * registers included; queued invalidation is processed synchronously, so
  * IQH/IQT are the whole queue state) and the statistics behind the
- * counter registers.  CAP and ECAP encode the configuration, which must
- * match.  The translation caches are not migrated (an empty cache is
- * always correct), nor is the host-side fault log, which restarts empty.
+ * counter registers; and the host-side fault log the monitor shows, so
+ * the fault history survives too.  CAP and ECAP encode the configuration,
+ * which must match, as must fault-log-size.  The translation caches are
+ * not migrated (an empty cache is always correct).
  */
 static const VMStateDescription vtdp_iommu_vmstate = {
     .name = TYPE_VTDP_IOMMU,
@@ -695,6 +718,15 @@ static const VMStateDescription vtdp_iommu_vmstate = {
         VMSTATE_CORE_U64(stats.inv_wait),
         VMSTATE_CORE_U64(stats.inv_errors),
         VMSTATE_CORE_U64(stats.inv_iec),
+        VMSTATE_UINT32_EQUAL(core.cfg.fault_log_size, VTDPIOMMUState,
+                             "vtdp-iommu: source and destination "
+                             "fault-log-size differ"),
+        VMSTATE_CORE_U64(log_total),
+        VMSTATE_CORE_U64(log_clear_base),
+        VMSTATE_STRUCT_VARRAY_POINTER_UINT32(core.log, VTDPIOMMUState,
+                                             core.cfg.fault_log_size,
+                                             vtdp_fault_record_vmstate,
+                                             struct vtdp_fault_record),
         VMSTATE_END_OF_LIST()
     },
 };

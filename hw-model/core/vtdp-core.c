@@ -1631,6 +1631,8 @@ void vtdp_core_post_load(struct vtdp_core *c)
 	c->iqt &= VTDP_IQ_INDEX_MASK;
 	c->iqa &= VTDP_IQA_ADDR_MASK | VTDP_IQA_DW | 7;
 	c->frcd_next %= c->cfg.nfr;
+	if (c->log_clear_base > c->log_total)
+		c->log_clear_base = c->log_total;
 	/* records beyond NFR are not registers: keep them clear */
 	memset(&c->frcd[c->cfg.nfr], 0,
 	       (VTDP_FRCD_MAX - c->cfg.nfr) * sizeof(c->frcd[0]));

@@ -183,10 +183,11 @@ void vtdp_core_destroy(struct vtdp_core *c);
 void vtdp_core_reset(struct vtdp_core *c);
 
 /*
- * The guest-visible registers and counters of @c were just overwritten from
- * a migration stream: bring values the stream could make inconsistent back
- * into range and drop the translation caches (the hardware may drop cached
- * entries at any time, so an empty cache is always correct).
+ * The guest-visible registers, counters and fault log of @c were just
+ * overwritten from a migration stream: bring values the stream could make
+ * inconsistent back into range and drop the translation caches (the
+ * hardware may drop cached entries at any time, so an empty cache is
+ * always correct).
  */
 void vtdp_core_post_load(struct vtdp_core *c);
 

@@ -1892,6 +1892,7 @@ static void test_migration(void)
     const uint32_t pasid = (1u << 20) - 1;
     uint8_t desc[VTDP_TD_DESC_SIZE] = { 0 };
     uint64_t l4, frcd_lo, frcd_hi, iqh, gsts;
+    g_autofree char *out = NULL;
     Env e, d;
     int i;
 
@@ -1934,6 +1935,11 @@ static void test_migration(void)
     g_assert_cmphex(rd64(&d.t, VTDP_REG_IQH), ==, iqh);
     g_assert_cmphex(rd32(&d.t, VTDP_REG_ICS), ==, VTDP_ICS_IWC);
     g_assert_cmpuint(rd64(&d.t, VTDP_REG_EXT_FAULTS_RECORDED), ==, 1);
+    /* the fault log came along: the monitor still shows the fault */
+    out = qtest_hmp(d.t.qts, "info vtdp-faults");
+    g_test_message("%s", out);
+    g_assert_true(g_regex_match_simple("^ +0 .* 0xfffff .* 0x79 ", out,
+                                       G_REGEX_MULTILINE, 0));
 
     /* Queue 7 kept its PASID: one more descriptor, without reprogramming */
     desc[0] = VTDP_TD_OP_WRITE_IMM;

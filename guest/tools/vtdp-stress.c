@@ -42,6 +42,7 @@
 #include "td-lib.h"
 
 #define PAGE		4096ULL
+#define HUGE		(2ULL << 20)
 #define MAX_THREADS	64
 /*
  * Each thread owns a 1 GiB IOVA window: its source buffer, its destination
@@ -77,6 +78,8 @@ static struct {
 	unsigned int kinds;	/* bitmask of enum fault_kind */
 	uint64_t seed;
 	bool json, quiet;
+	bool hugepages;		/* buffers in 2 MiB huge pages */
+	bool dma_api;		/* the driver is in dma-api mode (from INFO) */
 } opt = {
 	.dev = "/dev/vtdp-testdev0",
 	.seconds = 10,
@@ -101,6 +104,7 @@ struct worker {
 	int fd;
 	uint64_t rng;
 	uint8_t *src, *dst, *ro, *stale;
+	uint64_t src_iova, dst_iova;	/* where src and dst are mapped */
 	size_t buf_len;		/* max_len + a page for alignment + guard */
 	char err[160];
 };
@@ -121,10 +125,15 @@ static uint32_t rnd_len(struct worker *w)
 	return opt.min_len + rnd(w) % (opt.max_len - opt.min_len + 1);
 }
 
-static int map_one(struct worker *w, void *buf, uint64_t iova, uint32_t perms)
+/*
+ * Map @buf at @iova (V3 mode) or where the DMA API puts it (dma-api mode);
+ * the address used ends up in *@at when @at is not NULL.
+ */
+static int map_one(struct worker *w, void *buf, uint64_t iova, uint32_t perms,
+		   uint64_t *at)
 {
 	int32_t status;
-	int ret = td_map(w->fd, buf, w->buf_len, iova, perms, &status, NULL);
+	int ret = td_map(w->fd, buf, w->buf_len, iova, perms, &status, at);
 
 	if (ret < 0 || status) {
 		snprintf(w->err, sizeof(w->err),
@@ -153,15 +162,15 @@ static int map_buffers(struct worker *w)
 {
 	uint64_t base = WINDOW(w->id);
 
-	return map_one(w, w->src, base + SRC_OFF, VTDP_TD_MAP_READ) ||
-	       map_one(w, w->dst, base + DST_OFF, VTDP_TD_MAP_WRITE);
+	return map_one(w, w->src, base + SRC_OFF, VTDP_TD_MAP_READ,
+		       &w->src_iova) ||
+	       map_one(w, w->dst, base + DST_OFF, VTDP_TD_MAP_WRITE,
+		       &w->dst_iova);
 }
 
 static int unmap_buffers(struct worker *w)
 {
-	uint64_t base = WINDOW(w->id);
-
-	return unmap_one(w, base + SRC_OFF) || unmap_one(w, base + DST_OFF);
+	return unmap_one(w, w->src_iova) || unmap_one(w, w->dst_iova);
 }
 
 /*
@@ -176,7 +185,8 @@ static bool make_stale(struct worker *w, uint64_t dst)
 	struct vtdp_td_submit s;
 	int ret;
 
-	if (map_one(w, w->stale, iova, VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE))
+	if (map_one(w, w->stale, iova, VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
+		    NULL))
 		return false;
 	ret = td_submit(w->fd, VTDP_TD_OP_WRITE_IMM, 1, 0, page, 0, &s);
 	if (ret < 0 || !td_st_is(&s, VTDP_TD_ST_OK)) {
@@ -195,7 +205,7 @@ static bool one_op(struct worker *w)
 	uint32_t soff = rnd(w) % PAGE, doff = rnd(w) % PAGE;
 	uint64_t pattern = rnd(w);
 	uint32_t op = VTDP_TD_OP_COPY + rnd(w) % 3;	/* COPY, FILL, CRC32C */
-	uint64_t src = base + SRC_OFF + soff, dst = base + DST_OFF + doff;
+	uint64_t src = w->src_iova + soff, dst = w->dst_iova + doff;
 	int kind = -1;
 	struct vtdp_td_submit s;
 	int ret;
@@ -291,7 +301,7 @@ static void *worker_main(void *arg)
 		goto out;
 	/* The decoy is mapped read-only for the whole run. */
 	if ((opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
-	    map_one(w, w->ro, WINDOW(w->id) + RO_OFF, VTDP_TD_MAP_READ))
+	    map_one(w, w->ro, WINDOW(w->id) + RO_OFF, VTDP_TD_MAP_READ, NULL))
 		goto out;
 	while (!atomic_load(&stop))
 		if (!one_op(w))
@@ -300,6 +310,15 @@ out:
 	if (w->err[0])
 		atomic_store(&stop, true);
 	return NULL;
+}
+
+static void *alloc_buf(size_t len)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
+
+	if (opt.hugepages)
+		flags |= MAP_HUGETLB;
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
 }
 
 static double now(void)
@@ -358,6 +377,10 @@ static void usage(FILE *f)
 		"  -f, --fault-rate R     share of descriptors aimed to fault, 0..1\n"
 		"  -k, --fault-kinds L    of: unmapped,readonly,stale (default all)\n"
 		"      --seed N           random seed (default 1)\n"
+		"      --hugepages        buffers in 2 MiB huge pages (reserve them in\n"
+		"                         /proc/sys/vm/nr_hugepages): physically\n"
+		"                         contiguous, so up to 1 MiB works without\n"
+		"                         an IOMMU in dma-api mode\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no live progress line\n",
 		MAX_THREADS, VTDP_TD_MAX_LEN);
@@ -376,6 +399,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "hugepages", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -407,6 +431,7 @@ int main(int argc, char **argv)
 		case 'S': opt.seed = strtoull(optarg, NULL, 0); break;
 		case 'J': opt.json = true; break;
 		case 'q': opt.quiet = true; break;
+		case 'H': opt.hugepages = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -423,17 +448,35 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vtdp-stress: %s: %s\n", opt.dev, strerror(errno));
 		return 1;
 	}
+	{
+		struct vtdp_td_info info = { 0 };
+
+		if (ioctl(probe, VTDP_TD_IOC_INFO, &info) < 0) {
+			fprintf(stderr, "vtdp-stress: INFO: %s\n", strerror(errno));
+			return 1;
+		}
+		/*
+		 * With the DMA API the kernel picks the addresses: there is no
+		 * IOVA window to aim faults at.
+		 */
+		opt.dma_api = info.mode == VTDP_TD_MODE_DMA_API;
+		if (opt.dma_api && opt.fault_rate > 0) {
+			fprintf(stderr, "vtdp-stress: fault injection needs the V3 mode "
+				"(vtdp-iommu); the driver is in dma-api mode\n");
+			return 2;
+		}
+	}
 
 	w = calloc(opt.threads, sizeof(*w));
 	for (unsigned int i = 0; i < opt.threads; i++) {
 		w[i].id = i;
 		w[i].rng = opt.seed * 0x9e3779b97f4a7c15ULL + i + 1;
 		w[i].buf_len = (opt.max_len + 2 * PAGE) & ~(PAGE - 1);
+		if (opt.hugepages)
+			w[i].buf_len = (w[i].buf_len + HUGE - 1) & ~(HUGE - 1);
 		w[i].fd = open(opt.dev, O_RDWR | O_CLOEXEC);
-		w[i].src = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		w[i].dst = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		w[i].src = alloc_buf(w[i].buf_len);
+		w[i].dst = alloc_buf(w[i].buf_len);
 		w[i].ro = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		w[i].stale = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
@@ -499,11 +542,13 @@ int main(int argc, char **argv)
 	}
 
 	if (opt.json) {
-		printf("{\"seconds\": %.3f, \"threads\": %u, \"ops\": %" PRIu64
+		printf("{\"seconds\": %.3f, \"mode\": \"%s\", \"min_len\": %u"
+		       ", \"max_len\": %u, \"threads\": %u, \"ops\": %" PRIu64
 		       ", \"bytes\": %" PRIu64 ", \"mb_per_s\": %.3f, \"ops_per_s\": %.1f"
 		       ", \"corruptions\": %" PRIu64 ", \"lost\": %" PRIu64
 		       ", \"unexpected\": %" PRIu64 ", \"driver_faults\": %" PRIu64,
-		       t1 - t0, opt.threads, (uint64_t)st.ops, (uint64_t)st.bytes,
+		       t1 - t0, opt.dma_api ? "dma-api" : "v3", opt.min_len,
+		       opt.max_len, opt.threads, (uint64_t)st.ops, (uint64_t)st.bytes,
 		       st.bytes / (t1 - t0) / 1e6, st.ops / (t1 - t0),
 		       (uint64_t)st.corruptions, (uint64_t)st.lost,
 		       (uint64_t)st.unexpected, faults_after - faults_before);

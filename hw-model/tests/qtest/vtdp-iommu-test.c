@@ -10,6 +10,7 @@
 #include "qemu/bswap.h"
 #include "exec/memattrs.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "tests/qtest/libqtest.h"
 #include "tests/qtest/libqos/pci.h"
 #include "tests/qtest/libqos/pci-pc.h"
@@ -684,12 +685,13 @@ static void td_pasid_ctrl(Env *e, uint16_t val)
  * IOMMU vectors delivered to RAM, translation on, fault and invalidation
  * events unmasked, the testdev's PASID capability enabled.
  */
-static void env_start(Env *e, const char *props, const char *td_props)
+static void env_start3(Env *e, const char *props, const char *td_props,
+                       const char *extra)
 {
     QTestState *qts;
 
     memset(e, 0, sizeof(*e));
-    vtdp_test_start2(&e->t, props, td_props);
+    vtdp_test_start3(&e->t, props, td_props, extra);
     qts = e->t.qts;
     e->td = qpci_device_find(e->t.bus, QPCI_DEVFN(VTDP_TD_SLOT, 0));
     g_assert(e->td);
@@ -722,6 +724,11 @@ static void env_start(Env *e, const char *props, const char *td_props)
     wr32(&e->t, VTDP_REG_GCMD, VTDP_GCMD_SRTP);
     wr32(&e->t, VTDP_REG_GCMD, VTDP_GCMD_TE);
     g_assert_true(rd32(&e->t, VTDP_REG_GSTS) & VTDP_GSTS_TES);
+}
+
+static void env_start(Env *e, const char *props, const char *td_props)
+{
+    env_start3(e, props, td_props, NULL);
 }
 
 static void env_stop(Env *e)
@@ -1968,6 +1975,95 @@ static void test_migration(void)
     vtdp_test_stop(&d.t);
 }
 
+/* HMP command that must succeed silently. */
+static void hmp_ok(QTestState *qts, const char *cmd)
+{
+    g_autofree char *out = qtest_hmp(qts, "%s", cmd);
+
+    g_assert_cmpstr(out, ==, "");
+}
+
+/*
+ * savevm, change everything, loadvm: the IOMMU comes back as saved (in
+ * the same QEMU, over the changed state): translation on, the pending
+ * fault, the counters, the queue's PASID.
+ */
+static void test_savevm_loadvm(void)
+{
+    g_autofree char *img = g_strdup_printf("%s/vtdp-snap-%d.qcow2",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *extra =
+        g_strdup_printf("-blockdev driver=file,filename=%s,node-name=f", img);
+    const uint32_t pasid = 1u << 10;
+    uint64_t l4, leaf, hi;
+    QDict *rsp;
+    Env e;
+    int i;
+
+    g_assert_true(g_file_set_contents(img, "", 0, NULL));
+    env_start3(&e, NULL, NULL, extra);
+    qtest_qmp_assert_success(e.t.qts, "{ 'execute': 'blockdev-create', "
+                             "'arguments': { 'job-id': 'c', 'options': {"
+                             " 'driver': 'qcow2', 'file': 'f',"
+                             " 'size': 16777216 } } }");
+    for (i = 0; i < 1000; i++) {
+        const char *st;
+
+        rsp = qtest_qmp(e.t.qts, "{ 'execute': 'query-jobs' }");
+        st = qdict_get_str(qobject_to(QDict, qlist_peek(
+                               qdict_get_qlist(rsp, "return"))), "status");
+        if (!strcmp(st, "concluded")) {
+            qobject_unref(rsp);
+            break;
+        }
+        qobject_unref(rsp);
+        g_usleep(10000);
+    }
+    g_assert_cmpint(i, <, 1000);
+    qtest_qmp_assert_success(e.t.qts, "{ 'execute': 'job-dismiss', "
+                             "'arguments': { 'id': 'c' } }");
+    qtest_qmp_assert_success(e.t.qts, "{ 'execute': 'blockdev-add', "
+                             "'arguments': { 'driver': 'qcow2', "
+                             "'file': 'f', 'node-name': 'snap' } }");
+
+    qi_enable(&e, false);
+    l4 = env_alloc(&e, 1);
+    leaf = ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, pasid, 6, l4, 0);
+    g_assert_true(td_imm_ok(&e, 5, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 1));
+    fault_dma_pasid(&e, pasid, 9);
+    hi = frcd(&e, 0, true);
+    g_assert_true(hi & VTDP_FRCD_HI_F);
+
+    hmp_ok(e.t.qts, "savevm s1");
+
+    /* change everything */
+    frcd_clear(&e, 0);
+    gcmd_set(&e, VTDP_GCMD_QIE, false);
+    gcmd_set(&e, VTDP_GCMD_TE, false);
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    qpci_io_writel(e.td, e.tdbar, VTDP_TD_QREG(5, VTDP_TD_QCTRL), 0);
+    qpci_io_writel(e.td, e.tdbar, VTDP_TD_QREG(5, VTDP_TD_QPASID), 77);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_GSTS) & VTDP_GSTS_TES, ==, 0);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+
+    hmp_ok(e.t.qts, "loadvm s1");
+    unlink(img);
+
+    g_assert_true(rd32(&e.t, VTDP_REG_GSTS) & VTDP_GSTS_TES);
+    g_assert_true(rd32(&e.t, VTDP_REG_GSTS) & VTDP_GSTS_QIES);
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, VTDP_FSTS_PPF);
+    g_assert_cmphex(frcd(&e, 0, true), ==, hi);
+    g_assert_cmphex(frcd(&e, 0, false), ==, T_DATA(9));
+    g_assert_cmpuint(rd64(&e.t, VTDP_REG_EXT_FAULTS_RECORDED), ==, 1);
+    g_assert_cmphex(qpci_io_readl(e.td, e.tdbar,
+                                  VTDP_TD_QREG(5, VTDP_TD_QPASID)), ==, pasid);
+    g_assert_cmphex(qtest_readq(e.t.qts, leaf), ==, T_DATA(0) | T_SS_RW);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 2));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 2);
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -2001,5 +2097,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/iotlb-eviction", test_iotlb_eviction);
     qtest_add_func("/vtdp-iommu/legacy-dma", test_legacy_dma);
     qtest_add_func("/vtdp-iommu/migration", test_migration);
+    qtest_add_func("/vtdp-iommu/savevm-loadvm", test_savevm_loadvm);
     return g_test_run();
 }

@@ -1796,6 +1796,33 @@ static void t_huge_region(void)
 	tap(domain(VTDP_V3_DOMAIN_TRANSLATE) != 0, "a normal domain can be created afterwards");
 }
 
+/*
+ * vtdp.ko's in-kernel self-test (debugfs vtdp/selftest): states that no
+ * caller reaches on purpose, e.g. MapReserved racing FreeReserved.
+ */
+static void t_selftest(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/vtdp/selftest", "r");
+	char line[256];
+	int n = 0;
+
+	if (!f) {
+		tap(false, "read /sys/kernel/debug/vtdp/selftest: %s", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "ok - ", 5))
+			tap(true, "%s", line + 5);
+		else
+			tap(false, "%s", line + (strncmp(line, "not ok - ", 9) ? 0 : 9));
+		n++;
+	}
+	fclose(f);
+	if (!n)
+		tap(false, "vtdp selftest printed nothing");
+}
+
 /* DID exhaustion: CreateDomainEx runs out of hardware tags. */
 static void t_did_exhaustion(void)
 {
@@ -1877,6 +1904,7 @@ int main(void)
 	t_allocator();
 	t_concurrency();
 	t_huge_region();
+	t_selftest();
 	t_did_exhaustion();
 
 	tap(system("rmmod vtdp 2>/dev/null") != 0,

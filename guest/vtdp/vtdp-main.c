@@ -579,6 +579,12 @@ static int vtdp_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtdp_stats);
 
+static int vtdp_selftest_show(struct seq_file *m, void *unused)
+{
+	return vtdp_v3_selftest(m);
+}
+DEFINE_SHOW_ATTRIBUTE(vtdp_selftest);
+
 /* ---------------------------------------------------------------------- */
 /* probe / remove                                                          */
 
@@ -739,6 +745,8 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				    &vtdp_regs_fops);
 		debugfs_create_file("stats", 0400, vtdp_debugfs_root, iommu,
 				    &vtdp_stats_fops);
+		debugfs_create_file("selftest", 0400, vtdp_debugfs_root, iommu,
+				    &vtdp_selftest_fops);
 	}
 
 	dev_info(dev, "vtdp-iommu %u.%u: CAP %#llx ECAP %#llx, %u fault records, %u domain ids, AW %u, translation enabled\n",
@@ -770,6 +778,7 @@ static void vtdp_remove(struct pci_dev *pdev)
 	if (vtdp_debugfs_root) {
 		debugfs_lookup_and_remove("regs", vtdp_debugfs_root);
 		debugfs_lookup_and_remove("stats", vtdp_debugfs_root);
+		debugfs_lookup_and_remove("selftest", vtdp_debugfs_root);
 	}
 	vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, false);
 	writel(VTDP_FECTL_IM, iommu->regs + VTDP_REG_FECTL);

@@ -17,6 +17,7 @@
 #include <linux/pci.h>
 #include <linux/pci-ats.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "vtdp.h"
@@ -1901,40 +1902,45 @@ out:
 	return st;
 }
 
-static v3_status_t
-vtdp_free_reserved_logical_address_range(struct v3_la_token *token)
+/*
+ * First half of FreeReserved: validate @token and mark it "being freed",
+ * after which a racing MapReserved gets STATUS_UNSUCCESSFUL (§5.18).
+ */
+static v3_status_t vtdp_token_begin_free(struct vtdp_iommu *iommu,
+					 struct v3_la_token *token,
+					 struct vtdp_token **out)
 {
-	struct vtdp_iommu *iommu = vtdp_get_unit();
-	struct interval_tree_node *n;
+	v3_status_t st = V3_STATUS_SUCCESS;
 	struct vtdp_token *t;
-	struct v3_domain *d;
 	unsigned long flags;
-	u64 first;
 
-	might_sleep();
-	if (!iommu)
-		return V3_STATUS_INVALID_PARAMETER_1;
 	spin_lock_irqsave(&iommu->token_lock, flags);
 	t = vtdp_find_token(iommu, token);
-	if (!t || t->freeing) {
-		spin_unlock_irqrestore(&iommu->token_lock, flags);
-		return V3_STATUS_INVALID_PARAMETER_1;
-	}
-	if (t->nsegs) {
-		spin_unlock_irqrestore(&iommu->token_lock, flags);
-		return V3_STATUS_RESOURCE_IN_USE;
-	}
-	/* from here a racing MapReserved gets STATUS_UNSUCCESSFUL (§5.18) */
-	t->freeing = true;
+	if (!t || t->freeing)
+		st = V3_STATUS_INVALID_PARAMETER_1;
+	else if (t->nsegs)
+		st = V3_STATUS_RESOURCE_IN_USE;
+	else
+		t->freeing = true;
 	spin_unlock_irqrestore(&iommu->token_lock, flags);
+	*out = t;
+	return st;
+}
+
+/* Second half: give the range back and free the token. */
+static void vtdp_token_finish_free(struct vtdp_iommu *iommu,
+				   struct vtdp_token *t)
+{
+	struct interval_tree_node *n;
+	struct v3_domain *d = t->domain;
+	unsigned long flags;
+	u64 first = t->pub.logical_address_base >> VTDP_PAGE_SHIFT;
 
 	/*
 	 * The domain outlives its tokens (DeleteDomain refuses while any is
 	 * live).  The pre-built tables are kept for the domain's lifetime:
 	 * upper levels are shared with neighbours, and all leaves are clear.
 	 */
-	d = t->domain;
-	first = t->pub.logical_address_base >> VTDP_PAGE_SHIFT;
 	mutex_lock(&d->mutex);
 	n = interval_tree_iter_first(&d->extents, first, first);
 	if (!WARN_ON_ONCE(!n)) {
@@ -1949,7 +1955,22 @@ vtdp_free_reserved_logical_address_range(struct v3_la_token *token)
 	list_del(&t->link);
 	spin_unlock_irqrestore(&iommu->token_lock, flags);
 	vtdp_token_free(t);
-	return V3_STATUS_SUCCESS;
+}
+
+static v3_status_t
+vtdp_free_reserved_logical_address_range(struct v3_la_token *token)
+{
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	struct vtdp_token *t;
+	v3_status_t st;
+
+	might_sleep();
+	if (!iommu)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	st = vtdp_token_begin_free(iommu, token, &t);
+	if (!st)
+		vtdp_token_finish_free(iommu, t);
+	return st;
 }
 
 /*
@@ -2524,6 +2545,76 @@ const struct v3_iommu_ops vtdp_v3_ops = {
 	.detach_pasid_device = vtdp_detach_pasid_device,
 	.query_device_info = vtdp_query_device_info,
 };
+
+/* ---------------------------------------------------------------------- */
+/* In-kernel self-test                                                     */
+
+/**
+ * vtdp_v3_selftest() - check states no caller can reach on purpose
+ * @m: receives one "ok - ..." or "not ok - ..." line per check
+ *
+ * A MapReservedLogicalRange racing FreeReservedLogicalAddressRange must
+ * get STATUS_UNSUCCESSFUL (§5.19), but the window is a few instructions
+ * wide.  This holds a token between the two halves of FreeReserved (the
+ * same helpers the real call uses) and makes the calls there.
+ * Context: process context (debugfs read).
+ * Return: 0.
+ */
+int vtdp_v3_selftest(struct seq_file *m)
+{
+	const struct v3_iommu_ops *ops = &vtdp_v3_ops;
+	struct v3_map_phys phys = { .type = V3_MAP_PHYS_CONTIGUOUS };
+	union v3_domain_creation_flags noflags = {};
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+	struct v3_mapped_segment seg = {};
+	struct v3_la_token *tok = NULL;
+	struct v3_domain *d = NULL;
+	struct page *pg = NULL;
+	struct vtdp_token *t;
+	u64 la = 0x100000;
+	v3_status_t st;
+
+	if (!iommu) {
+		seq_puts(m, "not ok - selftest: no vtdp-iommu\n");
+		return 0;
+	}
+	pg = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!pg ||
+	    ops->create_domain_ex(V3_DOMAIN_TYPE_TRANSLATE, noflags, NULL, NULL, &d) ||
+	    ops->reserve_logical_address_range(d, VTDP_PAGE_SIZE, &la, NULL, NULL,
+					       &tok)) {
+		seq_puts(m, "not ok - selftest: set-up\n");
+		goto out;
+	}
+	phys.contiguous.base = page_to_phys(pg);
+	phys.contiguous.size = VTDP_PAGE_SIZE;
+
+	st = vtdp_token_begin_free(iommu, tok, &t);
+	if (st) {
+		seq_printf(m, "not ok - selftest: begin free -> %s\n",
+			   v3_status_name(st));
+		goto out;
+	}
+	st = ops->map_reserved_logical_range(tok, 0, V3_ACCESS_READ, &phys, &seg);
+	seq_printf(m, "%sok - MapReservedLogicalRange: token being freed -> UNSUCCESSFUL (got %s)\n",
+		   st == V3_STATUS_UNSUCCESSFUL ? "" : "not ", v3_status_name(st));
+	if (V3_SUCCESS(st))
+		ops->unmap_reserved_logical_range(&seg);
+	st = ops->free_reserved_logical_address_range(tok);
+	seq_printf(m, "%sok - FreeReservedLogicalAddressRange: token already being freed -> INVALID_PARAMETER_1 (got %s)\n",
+		   st == V3_STATUS_INVALID_PARAMETER_1 ? "" : "not ",
+		   v3_status_name(st));
+	vtdp_token_finish_free(iommu, t);
+	tok = NULL;
+out:
+	if (tok)
+		ops->free_reserved_logical_address_range(tok);
+	if (d)
+		ops->delete_domain(d);
+	if (pg)
+		__free_page(pg);
+	return 0;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Unit registration and teardown                                          */

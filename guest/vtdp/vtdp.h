@@ -230,6 +230,8 @@ int vtdp_v3_register(struct vtdp_iommu *iommu);
 void vtdp_v3_unregister(struct vtdp_iommu *iommu);
 void vtdp_v3_teardown(struct vtdp_iommu *iommu);
 struct vtdp_iommu *vtdp_v3_current_unit(void);
+struct seq_file;
+int vtdp_v3_selftest(struct seq_file *m);
 void vtdp_v3_deliver_fault(struct vtdp_iommu *iommu,
 			   struct v3_fault_information *info);
 

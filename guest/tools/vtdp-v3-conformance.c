@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -861,6 +862,13 @@ static void t_fault_reporting(uint32_t dev_ep)
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t);
 }
 
+static void *policy_off_thread(void *arg)
+{
+	(void)arg;
+	set_passthrough(false);
+	return NULL;
+}
+
 static void t_state_change(uint32_t dev_ep)
 {
 	const char *r = "RegisterInterfaceStateChangeCallback";
@@ -923,6 +931,30 @@ static void t_state_change(uint32_t dev_ep)
 	set_passthrough(true);
 	s = dev_state(dev_ep);
 	tap(s.cb_calls == 3, "no call after Unregister");
+
+	/* Unregister waits for a call in flight (a callback that sleeps) */
+	{
+		pthread_t th;
+		struct timespec ts;
+		uint64_t done_ns;
+		int i;
+
+		expect(state_cb(VTDP_V3_IOC_REGISTER_CB, dev_ep, 1, VTDP_V3_CB_SLOW),
+		       VTDP_V3_STATUS_SUCCESS, r, "a callback that sleeps");
+		pthread_create(&th, NULL, policy_off_thread, NULL);
+		for (i = 0; i < 500 && !dev_state(dev_ep).cb_active; i++)
+			usleep(10000);
+		expect(state_cb(VTDP_V3_IOC_UNREGISTER_CB, dev_ep, 0, VTDP_V3_CB_SLOW),
+		       VTDP_V3_STATUS_SUCCESS, u, "while that callback runs");
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		done_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+		s = dev_state(dev_ep);
+		tap(i < 500 && !s.cb_active && s.cb_calls == 5 && s.cb_last_end_ns <= done_ns,
+		    "Unregister returned only after the call in flight had finished (%" PRIu64
+		    " calls)", (uint64_t)s.cb_calls);
+		pthread_join(th, NULL);
+		set_passthrough(true);
+	}
 }
 
 static void t_tokens(void)

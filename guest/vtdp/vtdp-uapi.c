@@ -12,6 +12,7 @@
  */
 
 #include <linux/capability.h>
+#include <linux/delay.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -52,8 +53,10 @@ struct vtdp_obj {
 			/* written by the callback / fault handler */
 			spinlock_t lock;
 			u64 cb_calls;
+			u64 cb_last_end_ns;
 			u32 cb_last_present;
 			u32 cb_last_types;
+			bool cb_active;
 			u64 faults;
 			u64 fault_address;
 			u32 fault_reason;
@@ -210,7 +213,27 @@ static void vtdp_uapi_state_cb(struct v3_state_change *change, void *context)
 	o->dev.cb_calls++;
 	o->dev.cb_last_present = change->present_fields.as_u32;
 	o->dev.cb_last_types = change->available_domain_types;
+	o->dev.cb_last_end_ns = ktime_get_ns();
 	spin_unlock_irqrestore(&o->dev.lock, flags);
+}
+
+/*
+ * A callback that takes its time (callbacks run in process context and
+ * may sleep), so that a test can see Unregister wait for a call in flight.
+ */
+static void vtdp_uapi_slow_cb(struct v3_state_change *change, void *context)
+{
+	struct vtdp_obj *o = context;
+	unsigned long flags;
+
+	spin_lock_irqsave(&o->dev.lock, flags);
+	o->dev.cb_active = true;
+	spin_unlock_irqrestore(&o->dev.lock, flags);
+	msleep(300);
+	spin_lock_irqsave(&o->dev.lock, flags);
+	o->dev.cb_active = false;
+	spin_unlock_irqrestore(&o->dev.lock, flags);
+	vtdp_uapi_state_cb(change, context);
 }
 
 /* Only its address matters: "the wrong callback" for Unregister tests. */
@@ -794,14 +817,14 @@ static long vtdp_ioc_state_cb(struct vtdp_file *f, unsigned int cmd,
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.opt & ~(VTDP_V3_CB_NULL_CALLBACK | VTDP_V3_CB_NULL_FIELDS |
-		      VTDP_V3_CB_OTHER_CALLBACK))
+		      VTDP_V3_CB_OTHER_CALLBACK | VTDP_V3_CB_SLOW))
 		return -EINVAL;
 	ret = VTDP_RESOLVE(f, a.device, VTDP_OBJ_DEVICE, dev.dev, dev);
 	if (ret)
 		return ret;
 	o = a.device ? vtdp_obj_get(f, a.device, VTDP_OBJ_DEVICE) : NULL;
 	cb = a.opt & VTDP_V3_CB_OTHER_CALLBACK ? vtdp_uapi_other_cb :
-						 vtdp_uapi_state_cb;
+	     a.opt & VTDP_V3_CB_SLOW ? vtdp_uapi_slow_cb : vtdp_uapi_state_cb;
 	if (a.opt & VTDP_V3_CB_NULL_CALLBACK)
 		cb = NULL;
 	fields.as_u32 = a.fields;
@@ -838,6 +861,8 @@ static long vtdp_ioc_device_state(struct vtdp_file *f, void __user *uarg)
 	a.fault_last_reason = o->dev.fault_reason;
 	a.fault_last_pasid = o->dev.fault_pasid;
 	a.fault_last_pasid_valid = o->dev.fault_pasid_valid;
+	a.cb_last_end_ns = o->dev.cb_last_end_ns;
+	a.cb_active = o->dev.cb_active;
 	spin_unlock_irqrestore(&o->dev.lock, flags);
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }

@@ -290,6 +290,7 @@ struct vtdp_v3_query_domain_types {
 #define VTDP_V3_CB_NULL_CALLBACK	(1U << 0)
 #define VTDP_V3_CB_NULL_FIELDS		(1U << 1)
 #define VTDP_V3_CB_OTHER_CALLBACK	(1U << 2)	/* a second function */
+#define VTDP_V3_CB_SLOW			(1U << 3)	/* one that sleeps 300 ms per call */
 struct vtdp_v3_state_cb {
 	__u32 device;		/* in */
 	__u32 fields;		/* in: subscription mask */
@@ -308,6 +309,9 @@ struct vtdp_v3_device_state {
 	__u64 fault_last_address; /* out */
 	__u32 fault_last_pasid;	/* out */
 	__u32 fault_last_pasid_valid; /* out */
+	__u64 cb_last_end_ns;	/* out: CLOCK_MONOTONIC when the last call returned */
+	__u32 cb_active;	/* out: a callback call is running now */
+	__u32 pad;
 };
 
 /* VTDP_V3_IOC_RESERVE (ReserveLogicalAddressRange) */

@@ -396,6 +396,8 @@ static int td_v3_setup(struct td_dev *td)
 		goto nodev;
 	}
 	td->ifc.size = sizeof(td->ifc);
+	/* this driver is DMA-remapping compatible (spec §2.1 opt-in) */
+	td->ifc.remapping_compatible = V3_REMAPPING_OPTED_IN;
 	st = td->v3_get(V3_IOMMU_INTERFACE_EX_VERSION_3, 0, &td->ifc);
 	if (!V3_SUCCESS(st) || !td->ifc.ops) {
 		dev_info(dev, "v3_iommu_get_interface(3) -> %#x: no V3 interface\n", st);

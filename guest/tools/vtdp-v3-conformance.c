@@ -114,9 +114,19 @@ static void expect(int32_t got, int32_t want, const char *fn, const char *cond)
 
 #define TRANSPORT_ERR	((int32_t)0x7fffffff)
 
+static int32_t get_interface_opt_in(uint32_t version, uint64_t flags, uint32_t opt,
+				    uint32_t opt_in)
+{
+	struct vtdp_v3_get_interface a = { .version = version, .flags = flags, .opt = opt,
+					   .remapping_compatible = opt_in };
+
+	return xioctl(VTDP_V3_IOC_GET_INTERFACE, &a, "GET_INTERFACE") ? TRANSPORT_ERR : a.status;
+}
+
 static int32_t get_interface(uint32_t version, uint64_t flags, uint32_t opt)
 {
-	struct vtdp_v3_get_interface a = { .version = version, .flags = flags, .opt = opt };
+	struct vtdp_v3_get_interface a = { .version = version, .flags = flags, .opt = opt,
+					   .remapping_compatible = 1 };
 
 	return xioctl(VTDP_V3_IOC_GET_INTERFACE, &a, "GET_INTERFACE") ? TRANSPORT_ERR : a.status;
 }
@@ -469,6 +479,10 @@ static void t_get_interface(void)
 	expect(get_interface(1, 0, 0), VTDP_V3_STATUS_INVALID_PARAMETER_1, f, "version 1 (not a prefix)");
 	expect(get_interface(3, 1, 0), VTDP_V3_STATUS_INVALID_PARAMETER_2, f, "flags != 0");
 	expect(get_interface(3, 0, VTDP_V3_GI_NULL_OUT), VTDP_V3_STATUS_INVALID_PARAMETER_3, f, "NULL InterfaceOut");
+	expect(get_interface_opt_in(3, 0, 0, 0), VTDP_V3_STATUS_ACCESS_DENIED, f,
+	       "caller opted out of DMA remapping");
+	expect(get_interface_opt_in(3, 0, 0, 2), VTDP_V3_STATUS_ACCESS_DENIED, f,
+	       "opted in for external devices only (there are none)");
 }
 
 static void t_create_delete_domain(uint32_t dev_ep)

@@ -274,6 +274,7 @@ static long vtdp_ioc_info(void __user *uarg)
 	struct vtdp_iommu *iommu;
 
 	/* the unit's facts, read while holding an interface reference */
+	ifc.remapping_compatible = V3_REMAPPING_OPTED_IN;
 	if (V3_SUCCESS(v3_iommu_get_interface(3, 0, &ifc))) {
 		iommu = vtdp_v3_current_unit();
 		if (iommu) {
@@ -294,8 +295,9 @@ static long vtdp_ioc_get_interface(void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.opt & ~VTDP_V3_GI_NULL_OUT)
+	if (a.pad || a.opt & ~VTDP_V3_GI_NULL_OUT)
 		return -EINVAL;
+	ifc.remapping_compatible = a.remapping_compatible;
 	a.status = v3_iommu_get_interface(a.version, a.flags,
 					  a.opt & VTDP_V3_GI_NULL_OUT ? NULL : &ifc);
 	a.size = ifc.size;

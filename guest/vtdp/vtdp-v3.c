@@ -2714,18 +2714,22 @@ void vtdp_v3_teardown(struct vtdp_iommu *iommu)
  * @flags: must be 0
  * @out: receives size, version and the ops table
  *
- * The analogue of IoGetIommuInterfaceEx() (spec §2.1).  On success a
- * reference on vtdp.ko is held until v3_iommu_put_interface().
+ * The analogue of IoGetIommuInterfaceEx() (spec §2.1).  The caller states
+ * its DMA-remapping opt-in in @out->remapping_compatible (the registry
+ * value DmaRemappingCompatible on Windows); only V3_REMAPPING_OPTED_IN
+ * counts, since vtdp has neither external devices nor a DMA verifier.  On
+ * success a reference on vtdp.ko is held until v3_iommu_put_interface().
  * Context: process context.
  * Return: V3_STATUS_SUCCESS; V3_STATUS_INVALID_PARAMETER_1 for a version
  * outside 2..3 (V1 is not a prefix of V3 and is not offered), _2 for
  * non-zero @flags, _3 for a NULL @out; V3_STATUS_NOT_SUPPORTED when no
- * vtdp-iommu is bound.
+ * vtdp-iommu is bound; V3_STATUS_ACCESS_DENIED without the opt-in.
  */
 v3_status_t v3_iommu_get_interface(u32 version, u64 flags,
 				   struct v3_iommu_interface_ex *out)
 {
 	v3_status_t st = V3_STATUS_SUCCESS;
+	u32 opt_in;
 
 	might_sleep();
 	if (version < V3_IOMMU_INTERFACE_EX_VERSION_2 ||
@@ -2735,10 +2739,16 @@ v3_status_t v3_iommu_get_interface(u32 version, u64 flags,
 		return V3_STATUS_INVALID_PARAMETER_2;
 	if (!out)
 		return V3_STATUS_INVALID_PARAMETER_3;
+	opt_in = out->remapping_compatible;
 	memset(out, 0, sizeof(*out));
+	out->remapping_compatible = opt_in;
 
 	mutex_lock(&vtdp_unit_lock);
-	if (!vtdp_unit || !try_module_get(THIS_MODULE)) {
+	if (!vtdp_unit) {
+		st = V3_STATUS_NOT_SUPPORTED;
+	} else if (opt_in != V3_REMAPPING_OPTED_IN) {
+		st = V3_STATUS_ACCESS_DENIED;
+	} else if (!try_module_get(THIS_MODULE)) {
 		st = V3_STATUS_NOT_SUPPORTED;
 	} else {
 		out->size = sizeof(*out);

@@ -349,8 +349,18 @@ struct v3_iommu_ops {
 struct v3_iommu_interface_ex {
 	u64 size;
 	u32 version;
+	/*
+	 * In: the caller's DMA-remapping opt-in, the analogue of the
+	 * DmaRemappingCompatible registry value (spec §2.1, §7.1).
+	 */
+	u32 remapping_compatible;	/* V3_REMAPPING_* */
 	const struct v3_iommu_ops *ops;
 };
+
+#define V3_REMAPPING_OPTED_OUT		0
+#define V3_REMAPPING_OPTED_IN		1
+/* only for external devices or with the DMA verifier: neither exists here */
+#define V3_REMAPPING_EXTERNAL_ONLY	2
 
 /**
  * v3_iommu_get_interface() - obtain the V3 function table
@@ -358,11 +368,13 @@ struct v3_iommu_interface_ex {
  * @flags: must be 0
  * @out: receives size, version and the ops table
  *
- * The analogue of IoGetIommuInterfaceEx().  Takes a reference on vtdp.ko's
- * ops table, released by v3_iommu_put_interface().
+ * The analogue of IoGetIommuInterfaceEx().  @out->remapping_compatible
+ * must be set by the caller (its opt-in); the rest is filled in.  Takes a
+ * reference on vtdp.ko's ops table, released by v3_iommu_put_interface().
  * Context: process context.
  * Return: V3_STATUS_SUCCESS, V3_STATUS_INVALID_PARAMETER_1 (version),
- * _2 (flags), _3 (NULL @out), V3_STATUS_NOT_SUPPORTED (no vtdp-iommu bound).
+ * _2 (flags), _3 (NULL @out), V3_STATUS_NOT_SUPPORTED (no vtdp-iommu bound),
+ * V3_STATUS_ACCESS_DENIED (not opted in).
  */
 v3_status_t v3_iommu_get_interface(u32 version, u64 flags,
 				   struct v3_iommu_interface_ex *out);

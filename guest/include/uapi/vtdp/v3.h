@@ -117,8 +117,10 @@ struct vtdp_v3_get_interface {
 	__u32 version;		/* in */
 	__u32 opt;		/* in: VTDP_V3_GI_* */
 	__u64 flags;		/* in */
+	__u32 remapping_compatible; /* in: the opt-in, 0 out, 1 in, 2 external only */
 	__u32 size;		/* out: InterfaceOut->Size */
 	__s32 status;		/* out */
+	__u32 pad;
 };
 
 /* VTDP_V3_IOC_PIN: pin user pages as a buffer for physical descriptions */

@@ -205,10 +205,16 @@ static bool one_op(struct worker *w)
 	uint32_t soff = rnd(w) % PAGE, doff = rnd(w) % PAGE;
 	uint64_t pattern = rnd(w);
 	uint32_t op = VTDP_TD_OP_COPY + rnd(w) % 3;	/* COPY, FILL, CRC32C */
-	uint64_t src = w->src_iova + soff, dst = w->dst_iova + doff;
+	uint64_t src, dst;
 	int kind = -1;
 	struct vtdp_td_submit s;
 	int ret;
+
+	/* With churn the buffers are mapped for this descriptor only. */
+	if (opt.churn && map_buffers(w))
+		return false;
+	src = w->src_iova + soff;
+	dst = w->dst_iova + doff;
 
 	if (opt.fault_rate > 0 &&
 	    (double)(rnd(w) >> 11) / (double)(1ULL << 53) < opt.fault_rate) {
@@ -228,8 +234,6 @@ static bool one_op(struct worker *w)
 		w->src[soff + i] = (uint8_t)(pattern >> (8 * (i % 8))) ^ (uint8_t)i;
 	memset(w->dst + doff, 0x5a, len + 1);
 
-	if (opt.churn && map_buffers(w))
-		return false;
 	ret = td_submit(w->fd, op, len, src, dst, pattern, &s);
 	if (opt.churn && unmap_buffers(w))
 		return false;

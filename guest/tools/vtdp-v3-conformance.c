@@ -352,9 +352,9 @@ static int32_t create_pasid(uint32_t dev, uint32_t opt, uint32_t *h, uint32_t *p
 	return a.status;
 }
 
-static int set_passthrough(bool on)
+static int set_param(const char *path, bool on)
 {
-	int pfd = open(PARAM_PT, O_WRONLY);
+	int pfd = open(path, O_WRONLY);
 	int ok;
 
 	if (pfd < 0)
@@ -362,6 +362,11 @@ static int set_passthrough(bool on)
 	ok = write(pfd, on ? "Y" : "N", 1) == 1;
 	close(pfd);
 	return ok ? 0 : -1;
+}
+
+static int set_passthrough(bool on)
+{
+	return set_param(PARAM_PT, on);
 }
 
 /* ---- PCI discovery ---- */
@@ -675,6 +680,35 @@ static void t_flush_configure_inputs(void)
 	} else {
 		tap(false, "QueryInputMappings ioctl");
 		tap(false, "QueryInputMappings ioctl");
+	}
+	/* the requester-id extension of §5.7 (module parameter) */
+	if (set_param("/sys/module/vtdp/parameters/input_mappings_rid", true) == 0) {
+		uint32_t *elem = (uint32_t *)buf_mem;
+
+		*elem = 0;
+		q.bdf = bdf_ep;
+		q.buffer_length = 64;
+		xioctl(VTDP_V3_IOC_QUERY_INPUT_MAPPINGS, &q, "QIM");
+		expect(q.status, VTDP_V3_STATUS_SUCCESS, "QueryInputMappings",
+		       "requester-id extension on");
+		tap(q.return_length == 4 && *elem == (bdf_ep & 0xffff),
+		    "QueryInputMappings: one element, the requester id %#x (got %#x, %u bytes)",
+		    bdf_ep & 0xffff, *elem, q.return_length);
+		q.buffer_length = 2;
+		*elem = 0x5555;
+		xioctl(VTDP_V3_IOC_QUERY_INPUT_MAPPINGS, &q, "QIM");
+		expect(q.status, VTDP_V3_STATUS_BUFFER_TOO_SMALL, "QueryInputMappings",
+		       "extension on, 2-byte buffer");
+		tap(q.return_length == 4 && *elem == 0x5555,
+		    "QueryInputMappings: ReturnLength = the size needed");
+		q.bdf = bdf_iommu;
+		q.buffer_length = 64;
+		xioctl(VTDP_V3_IOC_QUERY_INPUT_MAPPINGS, &q, "QIM");
+		expect(q.status, VTDP_V3_STATUS_UNSUCCESSFUL, "QueryInputMappings",
+		       "extension on, the IOMMU itself (not behind it)");
+		set_param("/sys/module/vtdp/parameters/input_mappings_rid", false);
+	} else {
+		tap(false, "turn on vtdp.input_mappings_rid");
 	}
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, um);
 	handle_op(VTDP_V3_IOC_DELETE_DOMAIN, t);

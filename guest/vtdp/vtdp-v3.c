@@ -60,6 +60,15 @@ module_param_cb(allow_passthrough, &vtdp_allow_passthrough_ops,
 MODULE_PARM_DESC(allow_passthrough,
 		 "PassThrough domains available (DMA Guard policy stand-in; default Y)");
 
+/*
+ * QueryInputMappings on x86 answers UNSUCCESSFUL (ARM64 only); with this
+ * set it returns the requester id instead (spec §5.7 extension).
+ */
+static bool input_mappings_rid;
+module_param(input_mappings_rid, bool, 0644);
+MODULE_PARM_DESC(input_mappings_rid,
+		 "QueryInputMappings returns the PCI requester id (extension; default N)");
+
 /* Largest token: bounds its segment bitmaps (2 x 128 KiB). */
 #define VTDP_TOKEN_MAX_PAGES	(1ULL << 20)
 
@@ -1786,10 +1795,35 @@ vtdp_query_input_mappings(struct pci_dev *pdev,
 			  struct v3_input_mapping_element *buf,
 			  u32 buf_bytes, u32 *ret_bytes)
 {
-	/* Faithful x86 behaviour (spec §5.7): ARM64 only. */
+	struct vtdp_iommu *iommu = vtdp_get_unit();
+
+	might_sleep();
 	if (ret_bytes)
 		*ret_bytes = 0;
-	return V3_STATUS_UNSUCCESSFUL;
+	/* Faithful x86 behaviour (spec §5.7): ARM64 only. */
+	if (!READ_ONCE(input_mappings_rid))
+		return V3_STATUS_UNSUCCESSFUL;
+
+	/*
+	 * The flagged extension of §5.7: one element, the requester id.
+	 * Lengths are in bytes; BUFFER_TOO_SMALL reports the size needed.
+	 */
+	if (!pdev)
+		return V3_STATUS_INVALID_PARAMETER_1;
+	if (!iommu || pdev == iommu->pdev ||
+	    vtdp_root_bus(pdev->bus) != vtdp_root_bus(iommu->pdev->bus))
+		return V3_STATUS_UNSUCCESSFUL;
+	if (buf_bytes < sizeof(*buf)) {
+		if (ret_bytes)
+			*ret_bytes = sizeof(*buf);
+		return V3_STATUS_BUFFER_TOO_SMALL;
+	}
+	if (!buf)
+		return V3_STATUS_INVALID_PARAMETER_2;
+	buf->input_mapping_id = PCI_DEVID(pdev->bus->number, pdev->devfn);
+	if (ret_bytes)
+		*ret_bytes = sizeof(*buf);
+	return V3_STATUS_SUCCESS;
 }
 
 /* ---------------------------------------------------------------------- */

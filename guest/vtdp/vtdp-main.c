@@ -297,11 +297,13 @@ int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did)
 }
 
 /**
- * vtdp_inv_iotlb_range() - invalidate IOTLB entries of @did for a range
+ * vtdp_inv_iotlb_range_hint() - invalidate IOTLB entries of @did for a range
  * @iommu: the unit
  * @did: domain id
  * @addr: first logical address (page aligned)
  * @npages: number of 4 KiB pages
+ * @leaf_only: set the Invalidation Hint: only leaf entries changed, paging
+ *	structure caches may be kept
  *
  * Uses one page-selective descriptor whose naturally aligned 2^AM block
  * covers the range, or a domain-selective one when the hardware cannot
@@ -309,8 +311,8 @@ int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did)
  *
  * Return: 0 or the error of vtdp_qi_submit().
  */
-int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
-			 u64 npages)
+int vtdp_inv_iotlb_range_hint(struct vtdp_iommu *iommu, u16 did, u64 addr,
+			      u64 npages, bool leaf_only)
 {
 	u64 first = addr >> VTDP_PAGE_SHIFT, last = first + npages - 1;
 	unsigned int am = 0;
@@ -323,8 +325,16 @@ int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
 
 	d.lo = VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_PAGE |
 	       vtdp_iotlb_drain(iommu) | ((u64)did << 16);
-	d.hi = ((first >> am) << (am + VTDP_PAGE_SHIFT)) | am;
+	d.hi = ((first >> am) << (am + VTDP_PAGE_SHIFT)) | am |
+	       (leaf_only ? VTDP_INV_IOTLB_IH : 0);
 	return vtdp_qi_submit(iommu, &d, 1);
+}
+
+/** vtdp_inv_iotlb_range() - vtdp_inv_iotlb_range_hint() without the hint */
+int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
+			 u64 npages)
+{
+	return vtdp_inv_iotlb_range_hint(iommu, did, addr, npages, false);
 }
 
 /**

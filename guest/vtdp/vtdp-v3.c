@@ -925,9 +925,10 @@ static v3_status_t vtdp_flush_domain_by_va_list(struct v3_domain *domain,
 			st = V3_STATUS_INVALID_PARAMETER_4;
 			goto out;
 		}
-	/* Over-invalidation is allowed (spec §5.6): page by page. */
+	/* page by page; LastLevel: only leaves changed (hint, spec §5.6) */
 	for (i = 0; i < number; i++)
-		if (vtdp_inv_iotlb_range(d->iommu, d->did, va_list[i], 1)) {
+		if (vtdp_inv_iotlb_range_hint(d->iommu, d->did, va_list[i], 1,
+					      last_level)) {
 			st = V3_STATUS_UNSUCCESSFUL;
 			break;
 		}

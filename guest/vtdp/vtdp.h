@@ -218,6 +218,8 @@ int vtdp_inv_pasid_cache_global(struct vtdp_iommu *iommu);
 int vtdp_inv_iotlb_domain(struct vtdp_iommu *iommu, u16 did);
 int vtdp_inv_iotlb_range(struct vtdp_iommu *iommu, u16 did, u64 addr,
 			 u64 npages);
+int vtdp_inv_iotlb_range_hint(struct vtdp_iommu *iommu, u16 did, u64 addr,
+			      u64 npages, bool leaf_only);
 int vtdp_inv_piotlb_pasid(struct vtdp_iommu *iommu, u16 did, u32 pasid);
 int vtdp_inv_piotlb_range(struct vtdp_iommu *iommu, u16 did, u32 pasid,
 			  u64 addr, u64 npages);

@@ -1482,6 +1482,25 @@ static void t_dma(uint32_t *devp)
 	    fs.fault_last_reason == VTDP_FR_SM_SS_NOT_PRESENT && !fs.fault_last_pasid_valid,
 	    "fault handler: one fault, address %#" PRIx64 ", reason %#x, no PASID",
 	    (uint64_t)fs.fault_last_address, fs.fault_last_reason);
+	{
+		/* disabling waits for a handler call in flight (a slow one) */
+		struct timespec ts;
+		uint64_t done_ns;
+		int i;
+
+		fault_reporting(dev, 0, 1, VTDP_V3_FR_CONFIG_SLOW_HANDLER);
+		dma_copy(ring.mem, rla, sla, dla, PAGE, false, 0, &fi);
+		for (i = 0; i < 500 && !dev_state(dev).fault_active; i++)
+			usleep(10000);
+		expect(fault_reporting(dev, 0, 0, VTDP_V3_FR_CONFIG_NULL), VTDP_V3_STATUS_SUCCESS,
+		       "SetDeviceFaultReportingEx", "disable while the handler runs");
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		done_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+		fs = dev_state(dev);
+		tap(i < 500 && !fs.fault_active && fs.faults == 2 && fs.fault_last_end_ns <= done_ns,
+		    "disabling returned only after the handler call had finished");
+		fault_reporting(dev, 0, 1, VTDP_V3_FR_CONFIG_HANDLER);
+	}
 	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
 
 	/* Translate with the buddy allocator */

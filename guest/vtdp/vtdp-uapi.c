@@ -58,6 +58,8 @@ struct vtdp_obj {
 			u32 cb_last_types;
 			bool cb_active;
 			u64 faults;
+			u64 fault_end_ns;
+			bool fault_active;
 			u64 fault_address;
 			u32 fault_reason;
 			u32 fault_pasid;
@@ -252,7 +254,24 @@ static void vtdp_uapi_fault(void *context, struct v3_fault_information *info)
 	o->dev.fault_reason = info->reason;
 	o->dev.fault_pasid = info->pasid;
 	o->dev.fault_pasid_valid = info->pasid_valid;
+	o->dev.fault_end_ns = ktime_get_ns();
 	spin_unlock_irqrestore(&o->dev.lock, flags);
+}
+
+/* The handler runs in process context: one that takes its time. */
+static void vtdp_uapi_slow_fault(void *context, struct v3_fault_information *info)
+{
+	struct vtdp_obj *o = context;
+	unsigned long flags;
+
+	spin_lock_irqsave(&o->dev.lock, flags);
+	o->dev.fault_active = true;
+	spin_unlock_irqrestore(&o->dev.lock, flags);
+	msleep(300);
+	spin_lock_irqsave(&o->dev.lock, flags);
+	o->dev.fault_active = false;
+	spin_unlock_irqrestore(&o->dev.lock, flags);
+	vtdp_uapi_fault(context, info);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -745,14 +764,16 @@ static long vtdp_ioc_fault_reporting(struct vtdp_file *f, void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.pad || a.config > VTDP_V3_FR_CONFIG_NO_HANDLER)
+	if (a.pad || a.config > VTDP_V3_FR_CONFIG_SLOW_HANDLER)
 		return -EINVAL;
 	ret = VTDP_RESOLVE(f, a.device, VTDP_OBJ_DEVICE, dev.dev, dev);
 	if (ret)
 		return ret;
 	o = a.device ? vtdp_obj_get(f, a.device, VTDP_OBJ_DEVICE) : NULL;
-	if (a.config == VTDP_V3_FR_CONFIG_HANDLER) {
-		cfg.fault_handler = vtdp_uapi_fault;
+	if (a.config == VTDP_V3_FR_CONFIG_HANDLER ||
+	    a.config == VTDP_V3_FR_CONFIG_SLOW_HANDLER) {
+		cfg.fault_handler = a.config == VTDP_V3_FR_CONFIG_HANDLER ?
+				    vtdp_uapi_fault : vtdp_uapi_slow_fault;
 		cfg.fault_context = o;
 	}
 	a.status = vtdp_v3_ops.set_device_fault_reporting_ex(dev,
@@ -865,6 +886,8 @@ static long vtdp_ioc_device_state(struct vtdp_file *f, void __user *uarg)
 	a.fault_last_pasid_valid = o->dev.fault_pasid_valid;
 	a.cb_last_end_ns = o->dev.cb_last_end_ns;
 	a.cb_active = o->dev.cb_active;
+	a.fault_active = o->dev.fault_active;
+	a.fault_last_end_ns = o->dev.fault_end_ns;
 	spin_unlock_irqrestore(&o->dev.lock, flags);
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }

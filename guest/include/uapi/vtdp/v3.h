@@ -261,6 +261,7 @@ struct vtdp_v3_identity {
 #define VTDP_V3_FR_CONFIG_NULL		0	/* FaultConfig = NULL */
 #define VTDP_V3_FR_CONFIG_HANDLER	1	/* the interface's own counting handler */
 #define VTDP_V3_FR_CONFIG_NO_HANDLER	2	/* FaultConfig with a NULL handler */
+#define VTDP_V3_FR_CONFIG_SLOW_HANDLER	3	/* the counting handler, 300 ms per call */
 struct vtdp_v3_fault_reporting {
 	__u32 device;		/* in */
 	__u32 input_mapping_id_base; /* in */
@@ -313,7 +314,8 @@ struct vtdp_v3_device_state {
 	__u32 fault_last_pasid_valid; /* out */
 	__u64 cb_last_end_ns;	/* out: CLOCK_MONOTONIC when the last call returned */
 	__u32 cb_active;	/* out: a callback call is running now */
-	__u32 pad;
+	__u32 fault_active;	/* out: a fault handler call is running now */
+	__u64 fault_last_end_ns; /* out: CLOCK_MONOTONIC when the last one returned */
 };
 
 /* VTDP_V3_IOC_RESERVE (ReserveLogicalAddressRange) */

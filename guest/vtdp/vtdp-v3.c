@@ -86,32 +86,34 @@ static struct vtdp_iommu *vtdp_get_unit(void)
 	return iommu;
 }
 
+/*
+ * Is @node on @head?  Handles from callers are validated this way: the
+ * candidate is only compared, never dereferenced, until it is found.
+ */
+static bool vtdp_on_list(const struct list_head *head,
+			 const struct list_head *node)
+{
+	const struct list_head *pos;
+
+	list_for_each(pos, head)
+		if (pos == node)
+			return true;
+	return false;
+}
+
 static struct v3_domain *vtdp_find_domain(struct vtdp_iommu *iommu,
 					  struct v3_domain *domain)
 {
-	struct v3_domain *d;
-
 	lockdep_assert_held(&iommu->lock);
-	if (!domain)
-		return NULL;
-	list_for_each_entry(d, &iommu->domains, link)
-		if (d == domain)
-			return d;
-	return NULL;
+	return domain && vtdp_on_list(&iommu->domains, &domain->link) ?
+	       domain : NULL;
 }
 
 static struct v3_dma_device *vtdp_find_device(struct vtdp_iommu *iommu,
 					      struct v3_dma_device *dev)
 {
-	struct v3_dma_device *v;
-
 	lockdep_assert_held(&iommu->lock);
-	if (!dev)
-		return NULL;
-	list_for_each_entry(v, &iommu->devices, link)
-		if (v == dev)
-			return v;
-	return NULL;
+	return dev && vtdp_on_list(&iommu->devices, &dev->link) ? dev : NULL;
 }
 
 /* Pin a validated device for use without iommu->lock.  iommu->lock held. */
@@ -1838,10 +1840,8 @@ static struct vtdp_token *vtdp_find_token(struct vtdp_iommu *iommu,
 	lockdep_assert_held(&iommu->token_lock);
 	if (!token)
 		return NULL;
-	list_for_each_entry(t, &iommu->tokens, link)
-		if (&t->pub == token)
-			return t;
-	return NULL;
+	t = container_of(token, struct vtdp_token, pub);
+	return vtdp_on_list(&iommu->tokens, &t->link) ? t : NULL;
 }
 
 static void vtdp_token_free(struct vtdp_token *t)
@@ -2307,15 +2307,8 @@ out:
 static struct v3_pasid_device *vtdp_find_pasid_device(struct vtdp_iommu *iommu,
 						      struct v3_pasid_device *pd)
 {
-	struct v3_pasid_device *p;
-
 	lockdep_assert_held(&iommu->lock);
-	if (!pd)
-		return NULL;
-	list_for_each_entry(p, &iommu->pasid_devices, link)
-		if (p == pd)
-			return p;
-	return NULL;
+	return pd && vtdp_on_list(&iommu->pasid_devices, &pd->link) ? pd : NULL;
 }
 
 /*

@@ -695,8 +695,7 @@ static int walk_ss(struct vtdp_core *c, struct walk *w, unsigned int levels,
 	unsigned int level;
 	uint64_t e = 0;
 
-	if (r->addr >> VTDP_LEVEL_SHIFT(levels + 1))
-		return VTDP_FR_SM_ADDR_BEYOND_AW;
+	/* the input address was checked by check_input_addr() */
 	for (level = levels; level >= 1; level--) {
 		uint64_t shift = VTDP_LEVEL_SHIFT(level);
 
@@ -742,16 +741,13 @@ static int walk_fs(struct vtdp_core *c, struct walk *w, unsigned int levels,
 	const struct vtdp_request *r = w->req;
 	uint64_t table = w->pe.val[2] & VTDP_PE2_FLPTPTR_MASK;
 	uint64_t ent_addr[5], ent[5];
-	unsigned int va_bits = levels == 5 ? 57 : 48;
 	bool rw = true, us = true, xd = false;
 	bool nxe = w->pe.val[2] & VTDP_PE2_NXE;
 	bool wpe = w->pe.val[2] & VTDP_PE2_WPE;
-	int64_t sx = (int64_t)(r->addr << (64 - va_bits)) >> (64 - va_bits);
 	unsigned int level, n = 0, i;
 	uint64_t e;
 
-	if ((uint64_t)sx != r->addr)
-		return VTDP_FR_SM_FS_NON_CANONICAL;
+	/* the input address was checked by check_input_addr() */
 	for (level = levels; level >= 1; level--) {
 		bool leaf;
 
@@ -848,6 +844,27 @@ static void fill_result(const struct vtdp_iotlb_entry *e,
 	t->write = entry_writable(e, priv) && (!e->first_stage || e->dirty);
 }
 
+/*
+ * Input-address checks of a walk (beyond the second stage's reach,
+ * non-canonical for the first stage), made before the IOTLB is consulted:
+ * IOTLB tags keep only 57 input-address bits, so an address with a bit
+ * above 56 set would otherwise be served by the cached translation of the
+ * address it aliases instead of faulting.
+ */
+static int check_input_addr(const struct vtdp_request *r, bool first_stage,
+			    unsigned int levels)
+{
+	if (first_stage) {
+		unsigned int va_bits = levels == 5 ? 57 : 48;
+		int64_t sx = (int64_t)(r->addr << (64 - va_bits)) >>
+			     (64 - va_bits);
+
+		return (uint64_t)sx != r->addr ? VTDP_FR_SM_FS_NON_CANONICAL : 0;
+	}
+	return r->addr >> VTDP_LEVEL_SHIFT(levels + 1) ?
+	       VTDP_FR_SM_ADDR_BEYOND_AW : 0;
+}
+
 bool vtdp_core_translation_enabled(const struct vtdp_core *c)
 {
 	return c->gsts & VTDP_GSTS_TES;
@@ -908,6 +925,9 @@ static int translate_paging(struct vtdp_core *c, struct walk *w,
 		return VTDP_FR_SM_PTE_INVALID;
 	}
 
+	ret = check_input_addr(r, VTDP_PE0_PGTT(pe0) == VTDP_PGTT_FS, levels);
+	if (ret)
+		return ret;
 	hit = iotlb_lookup(c, did, w->pasid, r->sid, r->addr);
 	if (hit && iotlb_entry_serves(hit, r, w->priv)) {
 		c->stats.iotlb_hits++;
@@ -1032,6 +1052,9 @@ static int translate_legacy(struct vtdp_core *c, struct walk *w,
 	if (c0 & VTDP_ADDR_MASK & oa_rsvd_mask(c))
 		return VTDP_FR_CTX_RSVD;
 
+	ret = check_input_addr(r, false, levels);
+	if (ret)
+		return legacy_reason(ret, r->write);
 	did = VTDP_LCTX1_DID(c1);
 	hit = iotlb_lookup(c, did, VTDP_LEGACY_PASID_TAG, sid, r->addr);
 	if (hit && iotlb_entry_serves(hit, r, false)) {

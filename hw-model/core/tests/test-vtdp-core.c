@@ -1763,6 +1763,49 @@ static void test_hostile_tables(void)
 	env_free(e);
 }
 
+
+/*
+ * Fuzzer crash 1: IOTLB tags keep 57 input-address bits, so an address with
+ * a bit above 56 set matched the cached translation of the address without
+ * it and was translated instead of faulting.  (fuzz-vtdp-core, input
+ * "SS 4-level page 0x1000 cached, then 0x0800000000001234")
+ */
+static void test_iotlb_no_alias_above_57_bits(void)
+{
+	struct env *e = env_new();
+	uint64_t pt = ss_setup(e, 4), fpt = tb_pt_new(&e->m), root;
+	struct vtdp_pasid_entry pe = tb_pe_fs(DID + 1, fpt, 4, false);
+	const uint64_t legacy_ss = ((uint64_t)VTDP_PE_AW_48) |
+				   ((uint64_t)DID << VTDP_LCTX1_DID_SHIFT);
+	unsigned int bit;
+
+	remap(e, pt, 0x1000, 0xa000);
+	tb_set_pasid_entry(&e->m, e->pdir, 7, &pe);
+	tb_map(&e->m, fpt, 4, 0x1000, 0xb000, 1,
+	       VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US, TB_FS_DIR, true);
+	/* second stage: the cached entry must not serve bits 57..63 */
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1234), 0xa234);
+	for (bit = 57; bit < 64; bit++)
+		CHECK_EQ(xlate(e, (1ULL << bit) | 0x1234, false, NULL),
+			 VTDP_FR_SM_ADDR_BEYOND_AW);
+	/* first stage: those addresses are non-canonical */
+	CHECK_EQ(paddr_of(e, SID, true, 7, 0x1234), 0xb234);
+	for (bit = 57; bit < 64; bit++)
+		CHECK_EQ(xlate_full(e, SID, true, 7, (1ULL << bit) | 0x1234,
+				    false, false, false, NULL),
+			 VTDP_FR_SM_FS_NON_CANONICAL);
+	/* legacy second stage */
+	root = tb_alloc_page(&e->m);
+	legacy_ctx(e, root, SID, pt | VTDP_CTX_P, legacy_ss);
+	wr(e, VTDP_REG_RTADDR, root | VTDP_RTADDR_TTM_LEGACY, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_SRTP, 4);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1234), 0xa234);
+	for (bit = 57; bit < 64; bit++)
+		CHECK_EQ(xlate(e, (1ULL << bit) | 0x1234, false, NULL),
+			 VTDP_FR_ADDR_BEYOND_AW);
+	env_free(e);
+}
+
 /* ---------------------------------------------------------------------- */
 
 static const struct {
@@ -1803,6 +1846,8 @@ static const struct {
 	{ "PASID width (pasid_bits 8 and 0)", test_pasid_width },
 	{ "hostile MMIO", test_hostile_mmio },
 	{ "hostile tables", test_hostile_tables },
+	{ "fuzz 1: no IOTLB alias above bit 56",
+	  test_iotlb_no_alias_above_57_bits },
 };
 
 int main(void)

@@ -195,6 +195,22 @@ static struct vtdp_v3_phys mdl(uint64_t pages)
 	return phys(VTDP_V3_PHYS_MDL, 0, pages * PAGE);
 }
 
+/* The optional ExplicitLogicalAddress / Min / Max pointers: NULL = absent */
+#define SET_WINDOW(a, ex, mn, mx) do {				\
+	if (ex) {						\
+		(a).opt |= VTDP_V3_ML_EXPLICIT;			\
+		(a).explicit_la = *(ex);			\
+	}							\
+	if (mn) {						\
+		(a).opt |= VTDP_V3_ML_MIN;			\
+		(a).min_la = *(mn);				\
+	}							\
+	if (mx) {						\
+		(a).opt |= VTDP_V3_ML_MAX;			\
+		(a).max_la = *(mx);				\
+	}							\
+} while (0)
+
 static int32_t map_ex(uint32_t dom, uint32_t perms, struct vtdp_v3_phys p,
 		      const uint64_t *ex, const uint64_t *mn, const uint64_t *mx,
 		      uint32_t opt, uint64_t *la)
@@ -202,18 +218,7 @@ static int32_t map_ex(uint32_t dom, uint32_t perms, struct vtdp_v3_phys p,
 	struct vtdp_v3_map_logical a = { .domain = dom, .perms = perms,
 					 .phys = p, .opt = opt };
 
-	if (ex) {
-		a.opt |= VTDP_V3_ML_EXPLICIT;
-		a.explicit_la = *ex;
-	}
-	if (mn) {
-		a.opt |= VTDP_V3_ML_MIN;
-		a.min_la = *mn;
-	}
-	if (mx) {
-		a.opt |= VTDP_V3_ML_MAX;
-		a.max_la = *mx;
-	}
+	SET_WINDOW(a, ex, mn, mx);
 	if (xioctl(VTDP_V3_IOC_MAP_LOGICAL, &a, "MAP_LOGICAL"))
 		return TRANSPORT_ERR;
 	if (la)
@@ -248,18 +253,7 @@ static int32_t reserve(uint32_t dom, uint64_t size, const uint64_t *ex,
 {
 	struct vtdp_v3_reserve a = { .domain = dom, .size = size, .opt = opt };
 
-	if (ex) {
-		a.opt |= VTDP_V3_ML_EXPLICIT;
-		a.explicit_la = *ex;
-	}
-	if (mn) {
-		a.opt |= VTDP_V3_ML_MIN;
-		a.min_la = *mn;
-	}
-	if (mx) {
-		a.opt |= VTDP_V3_ML_MAX;
-		a.max_la = *mx;
-	}
+	SET_WINDOW(a, ex, mn, mx);
 	if (xioctl(VTDP_V3_IOC_RESERVE, &a, "RESERVE"))
 		return TRANSPORT_ERR;
 	if (h)
@@ -1441,6 +1435,20 @@ static struct vtdp_v3_device_state wait_faults(uint32_t dev, uint64_t n)
 	return s;
 }
 
+/*
+ * A one-page COPY that must fault while fault reporting is on: wait for
+ * its report too, so that it cannot arrive during a later check.
+ */
+static int fault_copy(uint32_t dev, uint8_t *ring, uint64_t ring_iova, uint64_t src,
+		      uint64_t dst, uint32_t *fi)
+{
+	uint64_t before = dev_state(dev).faults;
+	int st = dma_copy(ring, ring_iova, src, dst, PAGE, false, 0, fi);
+
+	wait_faults(dev, before + 1);
+	return st;
+}
+
 static void t_dma(uint32_t *devp)
 {
 	uint32_t dev = *devp;
@@ -1521,7 +1529,7 @@ static void t_dma(uint32_t *devp)
 	dma_case("Translate (reserved token segments)", &ring, base, &src, base + PAGE,
 		 &dst, base + 2 * PAGE, PAGE, false, 0, 3);
 	unmap_reserved(seg, VTDP_V3_UR_ATOMIC, 0, 0);
-	st = dma_copy(ring.mem, base, base + PAGE, base + 2 * PAGE, PAGE, false, 0, &fi);
+	st = fault_copy(dev, ring.mem, base, base + PAGE, base + 2 * PAGE, &fi);
 	tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
 	    "DMA token: write after UnmapReservedLogicalRange faults");
 	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
@@ -1544,7 +1552,7 @@ static void t_dma(uint32_t *devp)
 		attach(VTDP_V3_IOC_ATTACH_DEVICE, s1, dev);
 		dma_case("TranslateS1 (explicit)", &ring, rla, &src, sla, &dst, dla, PAGE, false, 0, 7);
 		unmap(s1, dla, 1);
-		st = dma_copy(ring.mem, rla, sla, dla, PAGE, false, 0, &fi);
+		st = fault_copy(dev, ring.mem, rla, sla, dla, &fi);
 		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
 		    "DMA TranslateS1: write after UnmapLogicalRange faults");
 		reserve(s1, 4 * PAGE, &sbase, NULL, NULL, 0, &stok, NULL);
@@ -1552,7 +1560,7 @@ static void t_dma(uint32_t *devp)
 		dma_case("TranslateS1 (token segment)", &ring, rla, &src, sla, &dst, sbase, PAGE,
 			 false, 0, 8);
 		unmap_reserved(sseg, VTDP_V3_UR_ATOMIC, 0, 0);
-		st = dma_copy(ring.mem, rla, sla, sbase, PAGE, false, 0, &fi);
+		st = fault_copy(dev, ring.mem, rla, sla, sbase, &fi);
 		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
 		    "DMA TranslateS1: write after UnmapReservedLogicalRange faults");
 		handle_op(VTDP_V3_IOC_FREE_RESERVED, stok);
@@ -1637,9 +1645,12 @@ static void t_dma(uint32_t *devp)
 		dma_case("PASID sub-device in a TranslateS1 domain", &ring, rla, &src2, sla,
 			 &dst2, dla, PAGE, true, pasid, 9);
 		unmap(s1, dla, 1);
+		fs = dev_state(dev);
 		st = dma_copy(ring.mem, rla, sla, dla, PAGE, true, pasid, &fi);
 		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_PASID),
 		    "DMA PASID/TranslateS1: tagged write after unmap faults (PASID-based invalidation)");
+		/* let its report arrive now, not after the device is re-created */
+		wait_faults(dev, fs.faults + 1);
 		handle_op(VTDP_V3_IOC_DETACH_PASID_DEVICE, pd);
 		handle_op(VTDP_V3_IOC_DELETE_DOMAIN, s1);
 	}

@@ -2035,6 +2035,30 @@ int main(void)
 	/* nothing left: the module unloads and comes back */
 	tap(system("rmmod vtdp") == 0 && access("/dev/vtdp-v3", F_OK) != 0,
 	    "rmmod vtdp succeeds once every object is gone");
+
+	/* loaded, but with the vtdp-iommu kept from binding: no unit */
+	{
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd),
+			 "echo none > /sys/bus/pci/devices/0000:%02x:%02x.%x/driver_override",
+			 (bdf_iommu >> 8) & 0xff, (bdf_iommu >> 3) & 0x1f, bdf_iommu & 7);
+		fd = -1;
+		if (system(cmd) == 0 && system("insmod /lib/modules/vtdp/vtdp.ko") == 0)
+			fd = open("/dev/vtdp-v3", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			expect(get_interface(3, 0, 0), VTDP_V3_STATUS_NOT_SUPPORTED,
+			       "IoGetIommuInterfaceEx", "no vtdp-iommu bound");
+			close(fd);
+		} else {
+			tap(false, "insmod vtdp with the IOMMU's driver_override set");
+		}
+		snprintf(cmd, sizeof(cmd),
+			 "rmmod vtdp && echo > /sys/bus/pci/devices/0000:%02x:%02x.%x/driver_override",
+			 (bdf_iommu >> 8) & 0xff, (bdf_iommu >> 3) & 0x1f, bdf_iommu & 7);
+		if (system(cmd))
+			diag("could not undo the driver_override");
+	}
 	fd = -1;
 	if (system("insmod /lib/modules/vtdp/vtdp.ko") == 0)
 		fd = open("/dev/vtdp-v3", O_RDWR | O_CLOEXEC);

@@ -31,6 +31,8 @@
 #include <vtdp/testdev-hw.h>
 #include <vtdp/testdev.h>
 
+#include "vtdp-tap.h"
+
 #include "td-lib.h"
 
 #define PLAN_V3		17
@@ -46,34 +48,6 @@
 
 static int verbose;
 static int plan = PLAN_V3;
-static int test_no;
-static int failures;
-
-static void tap(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++test_no);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 /* @iova: where to map (ignored in dma-api mode); @iova_out: where it went. */
 static int do_map(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,

@@ -39,43 +39,19 @@
 #include <vtdp/testdev-hw.h>
 #include <vtdp/v3.h>
 
+#include "vtdp-tap.h"
+
 #define PAGE		4096ULL
 #define BUF_PAGES	64
 #define PARAM_PT	"/sys/module/vtdp/parameters/allow_passthrough"
 
-static int test_no, failures, fd = -1;
+static int fd = -1;
 static uint32_t ep_pasid_width, unit_pasid_bits;	/* 0: no PASID */
 static uint32_t high_pd, high_pasid;	/* a kept PASID sub-device */
 static char ep_sysfs[300];
 static uint32_t bdf_ep, bdf_other, bdf_iommu;
 static uint32_t buf;		/* pinned buffer, BUF_PAGES pages */
 static uint8_t *buf_mem;
-
-static void tap(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++test_no);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 static const char *sname(int32_t s)
 {

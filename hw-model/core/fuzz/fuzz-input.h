@@ -30,6 +30,7 @@
 
 #define FZ_MEM_PAGES	128		/* guest memory at TB_MEM_BASE */
 #define FZ_MAX_OPS	2048		/* per input: bounded time per input */
+#define FZ_MAX_READS	(1UL << 20)	/* guest reads per input, likewise */
 
 enum fz_op {
 	FZ_MEM_RAW,

@@ -3,9 +3,10 @@
  * V3-style IOMMU interface (modelled on the Windows DMA_IOMMU_INTERFACE_V3)
  * as offered by vtdp.ko to other kernel modules.
  *
- * The contract is ../shared/spec/v3-interface.md (restated in docs/v3.md):
- * slot order of struct v3_iommu_ops is ABI and follows the spec's §2.3;
- * every function returns a v3_status_t from enum v3_status, whose values
+ * The contract is ../shared/spec/v3-interface.md; vtdp.ko's choices where
+ * it leaves room are in docs/v3-interface-notes.md.  The slot order of
+ * struct v3_iommu_ops is ABI and follows the spec's §2.3; every function
+ * returns a v3_status_t from enum v3_status, whose values
  * are the NTSTATUS codes the spec names, each kept distinct.  Errnos appear
  * only at the ioctl edge (v3_status_to_errno()).
  */

@@ -498,8 +498,12 @@ static void mmio_write(struct harness *h, uint64_t off, uint64_t val,
 
 	h->reads = 0;
 	vtdp_core_mmio_write(&h->c, off, val, size);
-	/* an IQT write reads each queue slot at most once */
+	/* an IQT write reads each queue slot at most once, and drains the
+	 * queue unless it reports an invalidation queue error */
 	FZ_ASSERT(h->reads <= slots);
+	if ((size == 4 || size == 8) && off == VTDP_REG_IQT &&
+	    (h->c.gsts & VTDP_GSTS_QIES) && !(h->c.fsts & VTDP_FSTS_IQE))
+		FZ_ASSERT(h->c.iqh == h->c.iqt);
 	if ((size == 4 || size == 8) && off == VTDP_REG_GCMD &&
 	    (val & VTDP_GCMD_SRTP))
 		h->dirty = false;	/* SRTP drops every cache */

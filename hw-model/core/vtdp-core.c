@@ -1276,6 +1276,16 @@ static void iq_process(struct vtdp_core *c)
 	}
 	if (head >= slots)
 		head = 0;	/* QS shrunk under a running queue */
+	if (dw && (head & 1)) {
+		/*
+		 * IQA.DW was set under a running queue whose head lies
+		 * between two 256-bit slots: no descriptor starts there, and
+		 * half-slot steps would never meet the (even) tail.  Report
+		 * the misaligned queue pointers like a misaligned tail.
+		 */
+		iq_error(c, VTDP_IQEI_TAIL);
+		return;
+	}
 	/* each slot can be visited at most once per IQT write */
 	for (budget = slots / step; head != tail && budget; budget--) {
 		struct vtdp_inv_desc d;

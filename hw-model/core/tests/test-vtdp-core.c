@@ -1806,6 +1806,49 @@ static void test_iotlb_no_alias_above_57_bits(void)
 	env_free(e);
 }
 
+
+/*
+ * Fuzzer invariant 2: IQA.DW set under a running queue whose head is
+ * between two 256-bit slots (odd IQH).  The queue was walked in half-slot
+ * steps that never met the even tail: every IQT write executed the
+ * descriptors at all odd slots (reading 16 bytes past the queue for the
+ * last) and stopped when the budget ran out, without draining the queue or
+ * reporting an error.  (fuzz-vtdp-core, corpus input
+ * regress-2-qi-dw-odd-head)
+ */
+static void test_qi_dw_odd_head(void)
+{
+	struct env *e = env_new();
+	unsigned int slot;
+
+	iq_setup(e, false);
+	iq_submit1(e, tb_inv_wait(false, false, 0, 0).lo, 0);
+	CHECK_EQ(rd(e, VTDP_REG_IQH, 8), 0x10);
+	/* valid 256-bit wait descriptors at every odd slot */
+	for (slot = 1; slot < e->iq_slots; slot += 2)
+		tb_write64(&e->m, e->iq + slot * 16,
+			   tb_inv_wait(false, false, 0, 0).lo);
+	wr(e, VTDP_REG_IQA, e->iq | VTDP_IQA_DW, 8);
+	wr(e, VTDP_REG_IQT, 0x20, 8);
+	/* no descriptor starts at IQH: an error, nothing executed */
+	CHECK(rd(e, VTDP_REG_FSTS, 4) & VTDP_FSTS_IQE);
+	CHECK_EQ(VTDP_IQERCD_IQEI(rd(e, VTDP_REG_IQERCD, 8)), VTDP_IQEI_TAIL);
+	CHECK_EQ(e->c.stats.inv_wait, 1);
+	CHECK_EQ(rd(e, VTDP_REG_IQH, 8), 0x10);
+	/* recovery as VT-d prescribes: disabling QI resets IQH */
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE, 4);
+	wr(e, VTDP_REG_FSTS, VTDP_FSTS_IQE, 4);
+	wr(e, VTDP_REG_IQT, 0, 8);
+	wr(e, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_QIE, 4);
+	tb_write64(&e->m, e->iq, tb_inv_wait(false, false, 0, 0).lo);
+	tb_write64(&e->m, e->iq + 16, 0);
+	wr(e, VTDP_REG_IQT, 0x20, 8);
+	CHECK(!(rd(e, VTDP_REG_FSTS, 4) & VTDP_FSTS_IQE));
+	CHECK_EQ(rd(e, VTDP_REG_IQH, 8), 0x20);
+	CHECK_EQ(e->c.stats.inv_wait, 2);
+	env_free(e);
+}
+
 /* ---------------------------------------------------------------------- */
 
 static const struct {
@@ -1848,6 +1891,7 @@ static const struct {
 	{ "hostile tables", test_hostile_tables },
 	{ "fuzz 1: no IOTLB alias above bit 56",
 	  test_iotlb_no_alias_above_57_bits },
+	{ "fuzz 2: 256-bit queue with an odd head", test_qi_dw_odd_head },
 };
 
 int main(void)

@@ -51,12 +51,16 @@ struct harness {
 	struct vtdp_core c;
 	struct vtdp_core_ops ops;
 	/*
-	 * Memory changed since the caches were last dropped: cached context,
-	 * PASID and IOTLB entries may legitimately differ from the tables
-	 * (VT-d requires software to invalidate), so the differential check
-	 * waits for the next cache drop.
+	 * Memory that a translation read since the caches were last dropped
+	 * has changed: cached context, PASID and IOTLB entries may
+	 * legitimately differ from the tables (VT-d requires software to
+	 * invalidate), so the differential check waits for the next cache
+	 * drop.  Every cached entry was built from such reads, so writes
+	 * elsewhere (an invalidation queue, unrelated pages) keep it clean.
 	 */
 	bool dirty;
+	bool in_translate;
+	uint8_t walked[FZ_MEM_PAGES * VTDP_PAGE_SIZE / 64];	/* qword bits */
 	unsigned long reads;	/* dma_read calls in the current step */
 	unsigned long writes;
 	unsigned long total_reads;	/* in this input */
@@ -94,11 +98,39 @@ static struct harness *of(void *opaque)
 	return (struct harness *)((char *)opaque - offsetof(struct harness, m));
 }
 
+/* Loop @q over the qwords of guest memory overlapping [addr, addr + len). */
+#define FOR_QWORDS(addr, len, q)					\
+	for (q = ((addr) - TB_MEM_BASE) / 8;				\
+	     (addr) >= TB_MEM_BASE && q < FZ_MEM_SIZE / 8 &&		\
+	     q <= ((addr) + (len) - 1 - TB_MEM_BASE) / 8; q++)
+
+static void caches_dropped(struct harness *h)
+{
+	h->dirty = false;
+	memset(h->walked, 0, sizeof(h->walked));
+}
+
+/* Guest memory [addr, addr + len) is about to change or just changed. */
+static void mem_changed(struct harness *h, uint64_t addr, uint64_t len)
+{
+	uint64_t q;
+
+	FOR_QWORDS(addr, len, q)
+		if (h->walked[q / 8] & (1U << (q % 8)))
+			h->dirty = true;
+}
+
 static int h_dma_read(void *opaque, uint64_t addr, void *buf, uint32_t len)
 {
-	of(opaque)->reads++;
-	of(opaque)->total_reads++;
+	struct harness *h = of(opaque);
+	uint64_t q;
+
+	h->reads++;
+	h->total_reads++;
 	FZ_ASSERT(len <= 64);
+	if (h->in_translate)
+		FOR_QWORDS(addr, len, q)
+			h->walked[q / 8] |= 1U << (q % 8);
 	return tb_dma_read(opaque, addr, buf, len);
 }
 
@@ -112,7 +144,7 @@ static int h_dma_write(void *opaque, uint64_t addr, const void *buf,
 	FZ_ASSERT(len <= 8);
 	ret = tb_dma_write(opaque, addr, buf, len);
 	if (!ret)
-		h->dirty = true;
+		mem_changed(h, addr, len);
 	return ret;
 }
 
@@ -427,7 +459,9 @@ static void do_translate(struct harness *h, const struct vtdp_request *r)
 	rs = ref_translate(h, r, &ref);
 	h->reads = 0;
 	h->writes = 0;
+	h->in_translate = true;
 	ret = vtdp_core_translate(&h->c, r, &t);
+	h->in_translate = false;
 	if (trace)
 		fprintf(stderr, "xlate sid 0x%04x pasid %d:0x%x addr 0x%llx "
 			"%c -> 0x%x paddr 0x%llx mask 0x%llx | ref %d%s\n",
@@ -506,7 +540,7 @@ static void mmio_write(struct harness *h, uint64_t off, uint64_t val,
 		FZ_ASSERT(h->c.iqh == h->c.iqt);
 	if ((size == 4 || size == 8) && off == VTDP_REG_GCMD &&
 	    (val & VTDP_GCMD_SRTP))
-		h->dirty = false;	/* SRTP drops every cache */
+		caches_dropped(h);	/* SRTP drops every cache */
 }
 
 static void op_mmio_write(struct harness *h, struct input *in)
@@ -542,14 +576,14 @@ static void qi_push(struct harness *h, uint64_t lo, uint64_t hi)
 
 	if (tail >= slots)
 		tail = 0;
+	/* the queue may overlap tables: the guest's own doing */
+	mem_changed(h, base + tail * 16, dw ? 32 : 16);
 	tb_write64(&h->m, base + tail * 16, lo);
 	tb_write64(&h->m, base + tail * 16 + 8, hi);
 	if (dw) {
 		tb_write64(&h->m, base + tail * 16 + 16, 0);
 		tb_write64(&h->m, base + tail * 16 + 24, 0);
 	}
-	/* the queue may overlap tables: the guest's own doing */
-	h->dirty = true;
 	tail = (tail + (dw ? 2 : 1)) % slots;
 	mmio_write(h, VTDP_REG_IQT, tail << VTDP_IQ_INDEX_SHIFT, 8);
 }
@@ -631,15 +665,15 @@ static void run_op(struct harness *h, struct input *in)
 	case FZ_MEM_RAW:
 		page = page_addr(get(in, 1));
 		idx = get(in, 2) % VTDP_LEVEL_ENTRIES;
+		mem_changed(h, page + idx * 8, 8);
 		tb_write64(&h->m, page + idx * 8, get(in, 8));
-		h->dirty = true;
 		break;
 	case FZ_MEM_PTR:
 		page = page_addr(get(in, 1));
 		idx = get(in, 2) % VTDP_LEVEL_ENTRIES;
 		v = page_addr(get(in, 1));
+		mem_changed(h, page + idx * 8, 8);
 		tb_write64(&h->m, page + idx * 8, v | (get(in, 2) & 0xfff));
-		h->dirty = true;
 		break;
 	case FZ_MMIO_WRITE:
 		op_mmio_write(h, in);
@@ -684,14 +718,14 @@ static void run_op(struct harness *h, struct input *in)
 		switch (get(in, 1) % 3) {
 		case FZ_MISC_RESET:
 			vtdp_core_reset(&h->c);
-			h->dirty = false;
+			caches_dropped(h);
 			break;
 		case FZ_MISC_LOG_CLEAR:
 			vtdp_core_fault_log_clear(&h->c);
 			break;
 		case FZ_MISC_POST_LOAD:
 			vtdp_core_post_load(&h->c);
-			h->dirty = false;
+			caches_dropped(h);
 			break;
 		}
 		break;

@@ -26,6 +26,12 @@ vtdp_load_env() {
 	[ -f "$VTDP_CACHE/env" ] || vtdp_die "no $VTDP_CACHE/env: run scripts/setup first"
 	# shellcheck disable=SC1091
 	. "$VTDP_CACHE/env"
+	# The patched QEMU tree and its build.  Shared by every checkout on the
+	# machine by default (one build at a time, under a lock); a checkout
+	# whose hw-model/ differs from the others' (a topic branch) sets its own
+	# so the checkouts don't keep re-syncing and rebuilding each other's.
+	VTDP_QEMU_DIR=${VTDP_QEMU_DIR:-$VTDP_CACHE/qemu/$VTDP_QEMU_VERSION}
+	export VTDP_QEMU_DIR
 }
 
 # Mirror the files of directory $1 into $2, writing only files whose content

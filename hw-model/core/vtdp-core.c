@@ -57,18 +57,21 @@ struct vtdp_iotlb_entry {
 	uint32_t pasid;
 	uint64_t in_page;		/* input address >> leaf shift */
 	uint64_t out_base;		/* output address of the leaf page */
+	bool san_reported;		/* sanitizer: found stale, reported */
 	uint32_t hnext;			/* hash chain */
 	uint32_t lru_prev, lru_next;	/* LRU list, head = most recent */
 };
 
 struct vtdp_ctx_cache_entry {
 	bool valid;
+	bool san_reported;	/* sanitizer: found stale, reported */
 	uint16_t sid;
 	struct vtdp_context_entry ce;
 };
 
 struct vtdp_pc_cache_entry {
 	bool valid;
+	bool san_reported;	/* sanitizer: found stale, reported */
 	bool dir_fpd;		/* FPD of the PASID directory entry */
 	uint16_t sid;
 	uint32_t pasid;
@@ -295,15 +298,15 @@ static void am_range(uint64_t addr, unsigned int am, uint64_t *lo,
 	*hi = *lo + size - 1;
 }
 
-static const struct vtdp_context_entry *ctx_cache_lookup(struct vtdp_core *c,
-							 uint16_t sid)
+static struct vtdp_ctx_cache_entry *ctx_cache_lookup(struct vtdp_core *c,
+						     uint16_t sid)
 {
 	struct vtdp_cache *k = cache_of(c);
 	unsigned int i;
 
 	for (i = 0; i < VTDP_CTX_CACHE_SIZE; i++)
 		if (k->ctx[i].valid && k->ctx[i].sid == sid)
-			return &k->ctx[i].ce;
+			return &k->ctx[i];
 	return NULL;
 }
 
@@ -324,6 +327,7 @@ static void ctx_cache_insert(struct vtdp_core *c, uint16_t sid,
 		slot = k->ctx_clock++ % VTDP_CTX_CACHE_SIZE;
 	}
 	k->ctx[slot].valid = true;
+	k->ctx[slot].san_reported = false;
 	k->ctx[slot].sid = sid;
 	k->ctx[slot].ce = *ce;
 }
@@ -352,9 +356,8 @@ static void ctx_cache_invalidate(struct vtdp_core *c, unsigned int gran,
 	c->stats.inv_context++;
 }
 
-static const struct vtdp_pc_cache_entry *pc_cache_lookup(struct vtdp_core *c,
-							 uint16_t sid,
-							 uint32_t pasid)
+static struct vtdp_pc_cache_entry *pc_cache_lookup(struct vtdp_core *c,
+						   uint16_t sid, uint32_t pasid)
 {
 	struct vtdp_cache *k = cache_of(c);
 	unsigned int i;
@@ -381,6 +384,7 @@ static void pc_cache_insert(struct vtdp_core *c, uint16_t sid, uint32_t pasid,
 	if (slot == VTDP_PC_CACHE_SIZE)
 		slot = k->pc_clock++ % VTDP_PC_CACHE_SIZE;
 	k->pc[slot].valid = true;
+	k->pc[slot].san_reported = false;
 	k->pc[slot].sid = sid;
 	k->pc[slot].pasid = pasid;
 	k->pc[slot].pe = *pe;
@@ -570,6 +574,8 @@ struct walk {
 	uint32_t pasid;		/* effective PASID (RID_PASID if untagged) */
 	struct vtdp_context_entry ce;
 	struct vtdp_pasid_entry pe;
+	bool dir_fpd;		/* FPD of the PASID directory entry */
+	bool probe;		/* sanitizer re-walk: no side effects */
 };
 
 static int dma_read(struct vtdp_core *c, uint64_t addr, void *buf,
@@ -578,23 +584,19 @@ static int dma_read(struct vtdp_core *c, uint64_t addr, void *buf,
 	return c->ops->dma_read(c->opaque, addr, buf, len);
 }
 
-/* Root entry and scalable-mode context entry (VT-d 9.4, 9.5). */
-static int walk_context(struct vtdp_core *c, struct walk *w)
+static void san_check_context(struct vtdp_core *c, struct walk *w,
+			      struct vtdp_ctx_cache_entry *cached);
+static void san_check_pasid(struct vtdp_core *c, struct walk *w,
+			    struct vtdp_pc_cache_entry *cached);
+
+/* Root entry and scalable-mode context entry from memory (VT-d 9.4, 9.5). */
+static int fetch_context(struct vtdp_core *c, struct walk *w)
 {
 	uint16_t sid = w->req->sid;
 	uint8_t devfn = sid & 0xff;
-	const struct vtdp_context_entry *cached;
 	struct vtdp_root_entry re;
 	uint64_t rp, ce_addr;
 
-	cached = ctx_cache_lookup(c, sid);
-	if (cached) {
-		c->stats.ctx_hits++;
-		w->ce = *cached;
-		w->fpd = w->ce.val[0] & VTDP_CTX_FPD;
-		return 0;
-	}
-	c->stats.ctx_misses++;
 	if (!(c->gsts & VTDP_GSTS_RTPS) ||
 	    (c->rtaddr_active & VTDP_RTADDR_TTM_MASK) != VTDP_RTADDR_TTM_SM)
 		return VTDP_FR_SM_RTA_INVALID;
@@ -615,19 +617,42 @@ static int walk_context(struct vtdp_core *c, struct walk *w)
 	if ((w->ce.val[0] & (VTDP_CTX0_RSVD | ~(VTDP_ADDR_MASK | 0xfffULL))) ||
 	    (w->ce.val[1] & VTDP_CTX1_RSVD) || w->ce.val[2] || w->ce.val[3])
 		return VTDP_FR_SM_CTX_RSVD;
-	/* Caching Mode 0: only present, well-formed entries are cached. */
-	ctx_cache_insert(c, sid, &w->ce);
 	return 0;
 }
 
-/* PASID directory and PASID table entry (VT-d 9.5, 9.6). */
+/* The context entry of the request, through the context cache. */
+static int walk_context(struct vtdp_core *c, struct walk *w)
+{
+	struct vtdp_ctx_cache_entry *cached;
+	int ret;
+
+	cached = ctx_cache_lookup(c, w->req->sid);
+	if (cached) {
+		c->stats.ctx_hits++;
+		w->ce = cached->ce;
+		w->fpd = w->ce.val[0] & VTDP_CTX_FPD;
+		if (c->cfg.sanitize)
+			san_check_context(c, w, cached);
+		return 0;
+	}
+	c->stats.ctx_misses++;
+	ret = fetch_context(c, w);
+	/* Caching Mode 0: only present, well-formed entries are cached. */
+	if (!ret)
+		ctx_cache_insert(c, w->req->sid, &w->ce);
+	return ret;
+}
+
+static int fetch_pasid(struct vtdp_core *c, struct walk *w);
+
+/* PASID directory and PASID table entry (VT-d 9.5, 9.6), through the
+ * PASID cache. */
 static int walk_pasid(struct vtdp_core *c, struct walk *w)
 {
 	const struct vtdp_request *r = w->req;
-	const struct vtdp_pc_cache_entry *cached;
+	struct vtdp_pc_cache_entry *cached;
 	uint32_t dir_idx;
-	uint64_t pdir;
-	bool dir_fpd;
+	int ret;
 
 	if (r->pasid_valid) {
 		/* Deviation: VT-d has no dedicated reason for a PASID-tagged
@@ -650,15 +675,30 @@ static int walk_pasid(struct vtdp_core *c, struct walk *w)
 	if (cached) {
 		c->stats.pc_hits++;
 		w->pe = cached->pe;
+		w->dir_fpd = cached->dir_fpd;
 		w->fpd |= cached->dir_fpd || (w->pe.val[0] & VTDP_PE0_FPD);
+		if (c->cfg.sanitize)
+			san_check_pasid(c, w, cached);
 		return 0;
 	}
 	c->stats.pc_misses++;
+	ret = fetch_pasid(c, w);
+	if (!ret)
+		pc_cache_insert(c, r->sid, w->pasid, &w->pe, w->dir_fpd);
+	return ret;
+}
+
+/* PASID directory and table entry of w->pasid from memory. */
+static int fetch_pasid(struct vtdp_core *c, struct walk *w)
+{
+	uint32_t dir_idx = VTDP_PASID_DIR_INDEX(w->pasid);
+	uint64_t pdir;
+
 	if (dma_read(c, (w->ce.val[0] & VTDP_ADDR_MASK) + dir_idx * 8ULL,
 		     &pdir, sizeof(pdir)))
 		return VTDP_FR_SM_PDIR_ACCESS;
-	dir_fpd = pdir & VTDP_PDIR_FPD;
-	w->fpd |= dir_fpd;
+	w->dir_fpd = pdir & VTDP_PDIR_FPD;
+	w->fpd |= w->dir_fpd;
 	if (!(pdir & VTDP_PDIR_P))
 		return VTDP_FR_SM_PDIR_NOT_PRESENT;
 	if (pdir & (VTDP_PDIR_RSVD | ~(VTDP_ADDR_MASK | 0xfffULL)))
@@ -675,7 +715,6 @@ static int walk_pasid(struct vtdp_core *c, struct walk *w)
 	    w->pe.val[3] || w->pe.val[4] || w->pe.val[5] || w->pe.val[6] ||
 	    w->pe.val[7])
 		return VTDP_FR_SM_PTE_RSVD;
-	pc_cache_insert(c, r->sid, w->pasid, &w->pe, dir_fpd);
 	return 0;
 }
 
@@ -783,7 +822,7 @@ static int walk_fs(struct vtdp_core *c, struct walk *w, unsigned int levels,
 		 * execute request to an XD page here; READ is reported. */
 		if (r->exec && nxe && xd)
 			return VTDP_FR_SM_READ;
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n && !w->probe; i++) {
 			uint64_t nv = ent[i] | VTDP_FS_A;
 
 			if (i == n - 1 && r->write)
@@ -806,6 +845,89 @@ static int walk_fs(struct vtdp_core *c, struct walk *w, unsigned int levels,
 		return 0;
 	}
 	return VTDP_FR_SM_FS_RSVD;
+}
+
+/* ---------------------------------------------------------------------- */
+/* DMA sanitizer                                                           */
+
+/*
+ * With cfg.sanitize, every request served from a cached context entry,
+ * PASID entry or IOTLB entry is checked against what a walk of the tables
+ * in memory would give now.  A difference means the guest changed a
+ * structure the hardware may have cached without the invalidation VT-d
+ * requires (6.5): real hardware silently keeps using the stale copy, and
+ * so does the model -- the request is still served from the cache -- but
+ * the use is reported in the host fault log under a reason of its own.
+ * A cached entry is reported once; it is never put in a guest-visible
+ * fault recording register.
+ */
+static void san_report(struct vtdp_core *c, const struct vtdp_request *r,
+		       uint8_t reason)
+{
+	c->stats.sanitizer_reports++;
+	fault_log_append(c, r, reason, false, false);
+}
+
+static int fetch_legacy_context(struct vtdp_core *c, struct walk *w);
+
+static void san_check_context(struct vtdp_core *c, struct walk *w,
+			      struct vtdp_ctx_cache_entry *cached)
+{
+	struct walk fresh = { .req = w->req, .probe = true };
+	bool legacy = (c->rtaddr_active & VTDP_RTADDR_TTM_MASK) ==
+		      VTDP_RTADDR_TTM_LEGACY;
+	int ret;
+
+	if (cached->san_reported)
+		return;
+	ret = legacy ? fetch_legacy_context(c, &fresh) : fetch_context(c, &fresh);
+	if (!ret && !memcmp(&fresh.ce, &cached->ce, sizeof(fresh.ce)))
+		return;
+	cached->san_reported = true;
+	san_report(c, w->req, VTDP_FR_SAN_STALE_CONTEXT);
+}
+
+static void san_check_pasid(struct vtdp_core *c, struct walk *w,
+			    struct vtdp_pc_cache_entry *cached)
+{
+	struct walk fresh = *w;
+	int ret;
+
+	if (cached->san_reported)
+		return;
+	fresh.probe = true;
+	ret = fetch_pasid(c, &fresh);
+	if (!ret && fresh.dir_fpd == cached->dir_fpd &&
+	    !memcmp(&fresh.pe, &cached->pe, sizeof(fresh.pe)))
+		return;
+	cached->san_reported = true;
+	san_report(c, w->req, VTDP_FR_SAN_STALE_PASID);
+}
+
+static uint64_t entry_paddr(const struct vtdp_iotlb_entry *e, uint64_t addr)
+{
+	return e->out_base | (addr & ((1ULL << VTDP_LEVEL_SHIFT(e->level)) - 1));
+}
+
+/* @hit is about to serve w->req: would the tables give the same now? */
+static void san_check_iotlb(struct vtdp_core *c, struct walk *w,
+			    unsigned int levels, bool first_stage,
+			    struct vtdp_iotlb_entry *hit)
+{
+	struct walk fresh = *w;
+	struct vtdp_iotlb_entry n;
+	int ret;
+
+	if (hit->san_reported)
+		return;
+	memset(&n, 0, sizeof(n));
+	fresh.probe = true;
+	ret = first_stage ? walk_fs(c, &fresh, levels, &n) :
+			    walk_ss(c, &fresh, levels, &n);
+	if (!ret && entry_paddr(&n, w->req->addr) == entry_paddr(hit, w->req->addr))
+		return;
+	hit->san_reported = true;
+	san_report(c, w->req, VTDP_FR_SAN_STALE_IOTLB);
 }
 
 /* May a cached translation serve @r?  If not, walk again: the walk either
@@ -931,6 +1053,9 @@ static int translate_paging(struct vtdp_core *c, struct walk *w,
 	hit = iotlb_lookup(c, did, w->pasid, r->sid, r->addr);
 	if (hit && iotlb_entry_serves(hit, r, w->priv)) {
 		c->stats.iotlb_hits++;
+		if (c->cfg.sanitize)
+			san_check_iotlb(c, w, levels,
+					VTDP_PE0_PGTT(pe0) == VTDP_PGTT_FS, hit);
 		fill_result(hit, r, w->priv, t);
 		return 0;
 	}
@@ -980,14 +1105,40 @@ static int legacy_reason(int sm, bool write)
  * translation type second stage or pass-through, the domain id and the
  * second-stage table in the context entry.
  */
+/* Legacy root and context entry from memory. */
+static int fetch_legacy_context(struct vtdp_core *c, struct walk *w)
+{
+	uint16_t sid = w->req->sid;
+	uint64_t re[2];
+
+	if (dma_read(c, (c->rtaddr_active & VTDP_RTADDR_ADDR_MASK) +
+		     (uint64_t)(sid >> 8) * 16, re, sizeof(re)))
+		return VTDP_FR_ROOT_ACCESS;
+	if (!(re[0] & VTDP_ROOT_P))
+		return VTDP_FR_ROOT_NOT_PRESENT;
+	if ((re[0] & VTDP_LROOT_RSVD) || re[1])
+		return VTDP_FR_ROOT_RSVD;
+	memset(&w->ce, 0, sizeof(w->ce));
+	if (dma_read(c, (re[0] & VTDP_ADDR_MASK) + (sid & 0xff) * 16ULL,
+		     w->ce.val, 16))
+		return VTDP_FR_CTX_ACCESS;
+	w->fpd = w->ce.val[0] & VTDP_LCTX0_FPD;
+	if (!(w->ce.val[0] & VTDP_CTX_P))
+		return VTDP_FR_CTX_NOT_PRESENT;
+	if ((w->ce.val[0] & VTDP_LCTX0_RSVD) ||
+	    (w->ce.val[1] & VTDP_LCTX1_RSVD))
+		return VTDP_FR_CTX_RSVD;
+	return 0;
+}
+
 static int translate_legacy(struct vtdp_core *c, struct walk *w,
 			    struct vtdp_translation *t)
 {
 	const struct vtdp_request *r = w->req;
 	uint16_t sid = r->sid;
-	const struct vtdp_context_entry *cached;
+	struct vtdp_ctx_cache_entry *cached;
 	struct vtdp_iotlb_entry *hit, n;
-	uint64_t re[2], c0, c1;
+	uint64_t c0, c1;
 	unsigned int levels;
 	uint16_t did;
 	int ret;
@@ -995,26 +1146,14 @@ static int translate_legacy(struct vtdp_core *c, struct walk *w,
 	cached = ctx_cache_lookup(c, sid);
 	if (cached) {
 		c->stats.ctx_hits++;
-		w->ce = *cached;
+		w->ce = cached->ce;
+		if (c->cfg.sanitize)
+			san_check_context(c, w, cached);
 	} else {
 		c->stats.ctx_misses++;
-		if (dma_read(c, (c->rtaddr_active & VTDP_RTADDR_ADDR_MASK) +
-			     (uint64_t)(sid >> 8) * 16, re, sizeof(re)))
-			return VTDP_FR_ROOT_ACCESS;
-		if (!(re[0] & VTDP_ROOT_P))
-			return VTDP_FR_ROOT_NOT_PRESENT;
-		if ((re[0] & VTDP_LROOT_RSVD) || re[1])
-			return VTDP_FR_ROOT_RSVD;
-		memset(&w->ce, 0, sizeof(w->ce));
-		if (dma_read(c, (re[0] & VTDP_ADDR_MASK) + (sid & 0xff) * 16ULL,
-			     w->ce.val, 16))
-			return VTDP_FR_CTX_ACCESS;
-		w->fpd = w->ce.val[0] & VTDP_LCTX0_FPD;
-		if (!(w->ce.val[0] & VTDP_CTX_P))
-			return VTDP_FR_CTX_NOT_PRESENT;
-		if ((w->ce.val[0] & VTDP_LCTX0_RSVD) ||
-		    (w->ce.val[1] & VTDP_LCTX1_RSVD))
-			return VTDP_FR_CTX_RSVD;
+		ret = fetch_legacy_context(c, w);
+		if (ret)
+			return ret;
 		ctx_cache_insert(c, sid, &w->ce);
 	}
 	c0 = w->ce.val[0];
@@ -1056,16 +1195,18 @@ static int translate_legacy(struct vtdp_core *c, struct walk *w,
 	if (ret)
 		return legacy_reason(ret, r->write);
 	did = VTDP_LCTX1_DID(c1);
+	/* the second-stage walk takes its table from the PASID entry slot */
+	memset(&w->pe, 0, sizeof(w->pe));
+	w->pe.val[0] = c0 & VTDP_PE0_SSPTPTR_MASK;
 	hit = iotlb_lookup(c, did, VTDP_LEGACY_PASID_TAG, sid, r->addr);
 	if (hit && iotlb_entry_serves(hit, r, false)) {
 		c->stats.iotlb_hits++;
+		if (c->cfg.sanitize)
+			san_check_iotlb(c, w, levels, false, hit);
 		fill_result(hit, r, false, t);
 		return 0;
 	}
 	c->stats.iotlb_misses++;
-	/* the second-stage walk takes its table from the PASID entry slot */
-	memset(&w->pe, 0, sizeof(w->pe));
-	w->pe.val[0] = c0 & VTDP_PE0_SSPTPTR_MASK;
 	memset(&n, 0, sizeof(n));
 	ret = walk_ss(c, w, levels, &n);
 	if (ret)

@@ -60,6 +60,13 @@ struct vtdp_core_config {
 	bool first_stage;	/* ECAP.FLTS */
 	bool second_stage;	/* ECAP.SLTS */
 	bool pass_through;	/* ECAP.PT */
+	/*
+	 * DMA sanitizer: check every use of a cached context entry, PASID
+	 * entry or translation against the tables in memory and report a
+	 * stale one (VTDP_FR_SAN_*) in the fault log.  Costs a table walk
+	 * per cache hit; off by default.
+	 */
+	bool sanitize;
 };
 
 #define VTDP_CORE_DEFAULT_CONFIG {		\
@@ -103,7 +110,7 @@ struct vtdp_fault_record {
 	bool write;
 	bool priv;
 	bool exec;
-	uint8_t reason;		/* VTDP_FR_* */
+	uint8_t reason;		/* VTDP_FR_* (VTDP_FR_SAN_*: sanitizer) */
 	bool suppressed;	/* FPD was set: not in a fault recording register */
 	bool dropped;		/* no free fault recording register (PFO) */
 };
@@ -128,6 +135,7 @@ struct vtdp_core_stats {
 	uint64_t inv_wait;
 	uint64_t inv_errors;
 	uint64_t inv_iec;	/* interrupt entry cache (accepted, no-op) */
+	uint64_t sanitizer_reports;	/* VTDP_FR_SAN_* log records */
 };
 
 struct vtdp_iotlb_entry;

@@ -427,7 +427,7 @@ static void check_state(struct harness *h)
 	unsigned int i, pending = 0;
 
 	FZ_ASSERT(s->faults_recorded + s->faults_suppressed +
-		  s->faults_dropped == c->log_total);
+		  s->faults_dropped + s->sanitizer_reports == c->log_total);
 	FZ_ASSERT(c->log_clear_base <= c->log_total);
 	FZ_ASSERT(c->frcd_next < c->cfg.nfr);
 	for (i = 0; i < VTDP_FRCD_MAX; i++) {
@@ -450,6 +450,8 @@ static void do_translate(struct harness *h, const struct vtdp_request *r)
 		      (h->c.rtaddr_active & VTDP_RTADDR_TTM_MASK) ==
 		      VTDP_RTADDR_TTM_LEGACY;
 	uint64_t log_before = h->c.log_total;
+	uint64_t san_before = h->c.stats.sanitizer_reports, san;
+	bool dirty_before = h->dirty;
 	struct vtdp_translation t;
 	struct ref_result ref;
 	int ret, rs;
@@ -470,21 +472,26 @@ static void do_translate(struct harness *h, const struct vtdp_request *r)
 			ret, (unsigned long long)t.paddr,
 			(unsigned long long)t.page_mask, rs,
 			h->dirty ? " (dirty: not compared)" : "");
-	/* root, context, PASID dir, PASID entry, 5 paging levels */
-	FZ_ASSERT(h->reads <= 9);
+	/* root, context, PASID dir, PASID entry, 5 paging levels; the
+	 * sanitizer re-reads each cached one */
+	FZ_ASSERT(h->reads <= (h->c.cfg.sanitize ? 18 : 9));
 	FZ_ASSERT(h->writes <= 5);
+	/* stale cache entries exist only after the tables changed */
+	san = h->c.stats.sanitizer_reports - san_before;
+	FZ_ASSERT(san <= 3 && (!san || h->c.cfg.sanitize));
+	FZ_ASSERT(!san || dirty_before);
 	if (ret) {
 		struct vtdp_fault_record f;
 
 		FZ_ASSERT(reason_valid(ret, legacy));
-		FZ_ASSERT(h->c.log_total == log_before + 1);
+		FZ_ASSERT(h->c.log_total == log_before + san + 1);
 		FZ_ASSERT(vtdp_core_fault_log(&h->c, &f, 1) == 1);
-		FZ_ASSERT(f.index == log_before && f.reason == ret &&
+		FZ_ASSERT(f.index == log_before + san && f.reason == ret &&
 			  f.sid == r->sid && f.addr == r->addr &&
 			  f.write == r->write && f.pasid_valid == r->pasid_valid);
 		FZ_ASSERT(!t.paddr && !t.page_mask && !t.read && !t.write);
 	} else {
-		FZ_ASSERT(h->c.log_total == log_before);
+		FZ_ASSERT(h->c.log_total == log_before + san);
 		FZ_ASSERT(t.page_mask == ~0xfffULL ||
 			  t.page_mask == ~0x1fffffULL ||
 			  t.page_mask == ~0x3fffffffULL);
@@ -747,6 +754,7 @@ static void config_from(struct input *in, struct vtdp_core_config *cfg)
 	cfg->nfr = (h1 & 7) + 1;
 	cfg->fault_log_size = (h1 >> 3) + 1;
 	cfg->iotlb_size = iotlb[h2 & 3];
+	cfg->sanitize = h2 & 4;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1851,11 +1851,141 @@ static void test_qi_dw_odd_head(void)
 
 /* ---------------------------------------------------------------------- */
 
+/* ---- DMA sanitizer ---- */
+
+/* Sanitizer records in the fault log with @reason. */
+static unsigned int san_count(struct env *e, uint8_t reason)
+{
+	struct vtdp_fault_record rec[64];
+	size_t i, n = vtdp_core_fault_log(&e->c, rec, 64);
+	unsigned int count = 0;
+
+	for (i = 0; i < n; i++)
+		count += rec[i].reason == reason;
+	return count;
+}
+
+/*
+ * Each guest bug the sanitizer exists for -- a translation, PASID entry
+ * or context entry changed without invalidation, then used from the
+ * cache -- is reported once, the request is still served as hardware
+ * would serve it, nothing reaches a fault recording register, and the
+ * correct sequence (change, invalidate, use) reports nothing.
+ */
+static void test_sanitizer(void)
+{
+	struct vtdp_core_config cfg = VTDP_CORE_DEFAULT_CONFIG;
+	struct vtdp_pasid_entry pe;
+	struct env *e;
+	uint64_t pt, pt2;
+
+	cfg.sanitize = true;
+	e = env_new_cfg(&cfg);
+	pt = ss_setup(e, 4);
+	pt2 = tb_pt_new(&e->m);
+	iq_setup(e, false);
+	remap(e, pt, 0x1000, 0xa000);
+	remap(e, pt, 0x2000, 0xb000);
+	remap(e, pt2, 0x1000, 0xc000);
+
+	/* correct driver: remap + page invalidation, then use: silent */
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);	/* hit, checked */
+	remap(e, pt, 0x1000, 0xd000);
+	iq_submit1(e, VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_PAGE |
+		   ((uint64_t)DID << 16), 0x1000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xd000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xd000);
+	CHECK_EQ(e->c.stats.sanitizer_reports, 0);
+
+	/* bug 1: PTE changed without invalidation, then used (twice) */
+	remap(e, pt, 0x1000, 0xe000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xd000);	/* served stale */
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xd000);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_IOTLB), 1);
+	/* ... and a cleared PTE (unmap without flush) */
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x2000), 0xb000);
+	tb_write64(&e->m, tb_entry_addr(&e->m, pt, 4, 0x2000, 1, false), 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x2000), 0xb000);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_IOTLB), 2);
+	CHECK_EQ(e->c.stats.faults_recorded, 0);
+	CHECK(!(rd(e, VTDP_REG_FSTS, 4) & VTDP_FSTS_PPF));
+	iq_submit1(e, VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_GLOBAL, 0);
+	CHECK_EQ(xlate(e, 0x2000, false, NULL), VTDP_FR_SM_SS_NOT_PRESENT);
+
+	/* bug 2: PASID entry pointed at another table, no PC invalidation */
+	pe = tb_pe_ss(DID, pt2, 4);
+	tb_set_pasid_entry(&e->m, e->pdir, RID_PASID, &pe);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xe000);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_PASID), 1);
+	iq_submit1(e, VTDP_INV_TYPE_PC | VTDP_INV_PC_GLOBAL, 0);
+	iq_submit1(e, VTDP_INV_TYPE_IOTLB | VTDP_INV_IOTLB_GLOBAL, 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xc000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xc000);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_PASID), 1);
+
+	/* bug 3: context entry cleared, no context-cache invalidation */
+	tb_set_context(&e->m, e->root, SID, 0, 0);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xc000);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_CONTEXT), 1);
+	iq_submit1(e, VTDP_INV_TYPE_CC | VTDP_INV_CC_GLOBAL, 0);
+	CHECK_EQ(xlate(e, 0x1000, false, NULL), VTDP_FR_SM_CTX_NOT_PRESENT);
+	CHECK_EQ(e->c.stats.sanitizer_reports, 4);
+	CHECK_EQ(e->c.stats.faults_recorded, 2);
+	CHECK(!strcmp(vtdp_fault_reason_name(VTDP_FR_SAN_STALE_CONTEXT),
+		      "sanitizer: stale context entry used"));
+	env_free(e);
+
+	/* sanitizer off: the same bug goes unnoticed, as on hardware */
+	e = env_new();
+	pt = ss_setup(e, 4);
+	remap(e, pt, 0x1000, 0xa000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	remap(e, pt, 0x1000, 0xb000);
+	CHECK_EQ(paddr_of(e, SID, false, 0, 0x1000), 0xa000);
+	CHECK_EQ(e->c.stats.sanitizer_reports, 0);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_IOTLB), 0);
+	env_free(e);
+}
+
+/* First stage: the sanitizer's re-walk sets no A/D bit. */
+static void test_sanitizer_first_stage(void)
+{
+	struct vtdp_core_config cfg = VTDP_CORE_DEFAULT_CONFIG;
+	struct vtdp_pasid_entry pe;
+	struct env *e;
+	uint64_t fl, leaf;
+
+	cfg.sanitize = true;
+	e = env_new_cfg(&cfg);
+	fl = tb_pt_new(&e->m);
+	leaf = tb_map(&e->m, fl, 4, 0x5000, 0xa000, 1,
+		      VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US, TB_FS_DIR, true);
+	pe = tb_pe_fs(DID, fl, 4, false);
+	tb_set_pasid_entry(&e->m, e->pdir, 7, &pe);
+	iq_setup(e, false);
+	CHECK_EQ(paddr_of(e, SID, true, 7, 0x5000), 0xa000);
+	CHECK(tb_read64(&e->m, leaf) & VTDP_FS_A);
+	/* clear A behind the IOMMU's back: a hit must not set it again */
+	tb_write64(&e->m, leaf, tb_read64(&e->m, leaf) & ~VTDP_FS_A);
+	CHECK_EQ(paddr_of(e, SID, true, 7, 0x5000), 0xa000);
+	CHECK(!(tb_read64(&e->m, leaf) & VTDP_FS_A));
+	CHECK_EQ(e->c.stats.sanitizer_reports, 0);
+	/* now unmap it without invalidation */
+	tb_write64(&e->m, leaf, 0);
+	CHECK_EQ(paddr_of(e, SID, true, 7, 0x5000), 0xa000);
+	CHECK_EQ(san_count(e, VTDP_FR_SAN_STALE_IOTLB), 1);
+	env_free(e);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
 	{ "config validation", test_config_validation },
+	{ "DMA sanitizer: stale IOTLB, PASID, context", test_sanitizer },
+	{ "DMA sanitizer: first stage, no A/D side effects",
+	  test_sanitizer_first_stage },
 	{ "CAP/ECAP/VER fields", test_cap_ecap },
 	{ "GCMD/GSTS SRTP TE QIE", test_gcmd_gsts },
 	{ "identity when TE off", test_identity_when_te_off },

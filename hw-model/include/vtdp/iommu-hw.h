@@ -278,6 +278,18 @@
 #define VTDP_FR_SM_INTERRUPT_ADDR	0x87	/* target in 0xfee00000-0xfeefffff */
 
 /*
+ * vtdp DMA sanitizer reports (the "sanitizer" property of vtdp-iommu), in a
+ * range VT-d leaves unused.  Not faults: the request was served, from a
+ * cached entry that no longer matches the tables in memory because the
+ * guest changed them without the required invalidation.  They appear only
+ * in the host fault log (monitor), never in a fault recording register.
+ */
+#define VTDP_FR_SAN_STALE_IOTLB		0xf0	/* cached translation stale */
+#define VTDP_FR_SAN_STALE_CONTEXT	0xf1	/* cached context entry stale */
+#define VTDP_FR_SAN_STALE_PASID		0xf2	/* cached PASID entry stale */
+#define VTDP_FR_IS_SANITIZER(r)		(((r) & 0xf0) == 0xf0)
+
+/*
  * Every fault reason with its name, as X(code, name): the one list from
  * which the model's monitor output, the driver's log and the guest tools
  * all take their names, so the three always agree.
@@ -323,7 +335,10 @@
 	X(VTDP_FR_SM_ADDR_BEYOND_AW, "address beyond AW")		\
 	X(VTDP_FR_SM_WRITE, "write to read-only")			\
 	X(VTDP_FR_SM_READ, "read not permitted")			\
-	X(VTDP_FR_SM_INTERRUPT_ADDR, "interrupt address range")
+	X(VTDP_FR_SM_INTERRUPT_ADDR, "interrupt address range")		\
+	X(VTDP_FR_SAN_STALE_IOTLB, "sanitizer: stale IOTLB entry used")	\
+	X(VTDP_FR_SAN_STALE_CONTEXT, "sanitizer: stale context entry used") \
+	X(VTDP_FR_SAN_STALE_PASID, "sanitizer: stale PASID entry used")
 
 /* Interrupt address range: never translated as memory. */
 #define VTDP_INTERRUPT_RANGE_START	0xfee00000ULL

@@ -168,6 +168,37 @@ static void vtdp_qi_recover(struct vtdp_iommu *iommu)
  * Return: 0, -EIO if the hardware rejected a descriptor (FSTS.IQE),
  * -ETIMEDOUT if the wait did not complete, -EINVAL if @n is too large.
  */
+/* Is @d a descriptor fault injection wants left out?  Under qi_lock. */
+static bool vtdp_inject_skip(struct vtdp_iommu *iommu,
+			     const struct vtdp_inv_desc *d)
+{
+	u32 kind;
+
+	if (likely(!iommu->inject_skip_count))
+		return false;
+	switch (VTDP_INV_TYPE(d->lo)) {
+	case VTDP_INV_TYPE_CC:
+		kind = VTDP_INJECT_SKIP_CONTEXT;
+		break;
+	case VTDP_INV_TYPE_PC:
+		kind = VTDP_INJECT_SKIP_PASID;
+		break;
+	case VTDP_INV_TYPE_IOTLB:
+	case VTDP_INV_TYPE_PIOTLB:
+		kind = VTDP_INJECT_SKIP_IOTLB;
+		break;
+	default:
+		return false;
+	}
+	if (!(iommu->inject_skip_mask & kind))
+		return false;
+	iommu->inject_skip_count--;
+	dev_warn(&iommu->pdev->dev,
+		 "fault injection: invalidation descriptor %#llx %#llx skipped\n",
+		 d->lo, d->hi);
+	return true;
+}
+
 int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,
 		   unsigned int n)
 {
@@ -192,6 +223,8 @@ int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,
 		u64 lo, hi;
 
 		if (i < n) {
+			if (vtdp_inject_skip(iommu, &descs[i]))
+				continue;
 			lo = descs[i].lo;
 			hi = descs[i].hi;
 		} else {
@@ -595,6 +628,79 @@ static int vtdp_selftest_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtdp_selftest);
 
+/*
+ * "inject_skip_invalidation": write "<kinds> <count>", kinds a comma list
+ * of context, pasid, iotlb (or "none"); read back what is still pending.
+ */
+static const char *const vtdp_inject_kind_names[] = { "context", "pasid", "iotlb" };
+
+static int vtdp_inject_show(struct seq_file *m, void *unused)
+{
+	struct vtdp_iommu *iommu = m->private;
+	unsigned long flags;
+	u32 mask, count;
+	unsigned int i;
+
+	spin_lock_irqsave(&iommu->qi_lock, flags);
+	mask = iommu->inject_skip_mask;
+	count = iommu->inject_skip_count;
+	spin_unlock_irqrestore(&iommu->qi_lock, flags);
+	for (i = 0; i < ARRAY_SIZE(vtdp_inject_kind_names); i++)
+		if (mask & BIT(i))
+			seq_printf(m, "%s%s", mask & (BIT(i) - 1) ? "," : "",
+				   vtdp_inject_kind_names[i]);
+	seq_printf(m, "%s %u\n", mask ? "" : "none", count);
+	return 0;
+}
+
+static int vtdp_inject_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, vtdp_inject_show, inode->i_private);
+}
+
+static ssize_t vtdp_inject_write(struct file *file, const char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	struct vtdp_iommu *iommu = file_inode(file)->i_private;
+	char buf[64], *p = buf, *kinds, *kind;
+	unsigned long flags;
+	u32 mask = 0, count;
+	unsigned int i;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	kinds = strsep(&p, " ");
+	if (!p || kstrtou32(strim(p), 0, &count))
+		return -EINVAL;
+	while ((kind = strsep(&kinds, ",")) != NULL) {
+		if (!strcmp(kind, "none"))
+			continue;
+		for (i = 0; i < ARRAY_SIZE(vtdp_inject_kind_names); i++)
+			if (!strcmp(kind, vtdp_inject_kind_names[i]))
+				break;
+		if (i == ARRAY_SIZE(vtdp_inject_kind_names))
+			return -EINVAL;
+		mask |= BIT(i);
+	}
+	spin_lock_irqsave(&iommu->qi_lock, flags);
+	iommu->inject_skip_mask = mask;
+	iommu->inject_skip_count = mask ? count : 0;
+	spin_unlock_irqrestore(&iommu->qi_lock, flags);
+	return len;
+}
+
+static const struct file_operations vtdp_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = vtdp_inject_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = vtdp_inject_write,
+};
+
 /* ---------------------------------------------------------------------- */
 /* probe / remove                                                          */
 
@@ -757,6 +863,8 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				    &vtdp_stats_fops);
 		debugfs_create_file("selftest", 0400, vtdp_debugfs_root, iommu,
 				    &vtdp_selftest_fops);
+		debugfs_create_file("inject_skip_invalidation", 0600,
+				    vtdp_debugfs_root, iommu, &vtdp_inject_fops);
 	}
 
 	dev_info(dev, "vtdp-iommu %u.%u: CAP %#llx ECAP %#llx, %u fault records, %u domain ids, AW %u, translation enabled\n",
@@ -789,6 +897,8 @@ static void vtdp_remove(struct pci_dev *pdev)
 		debugfs_lookup_and_remove("regs", vtdp_debugfs_root);
 		debugfs_lookup_and_remove("stats", vtdp_debugfs_root);
 		debugfs_lookup_and_remove("selftest", vtdp_debugfs_root);
+		debugfs_lookup_and_remove("inject_skip_invalidation",
+					  vtdp_debugfs_root);
 	}
 	vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, false);
 	writel(VTDP_FECTL_IM, iommu->regs + VTDP_REG_FECTL);

@@ -77,6 +77,16 @@ struct vtdp_iommu {
 	spinlock_t token_lock;
 	struct list_head tokens;
 
+	/*
+	 * Fault injection (debugfs "inject_skip_invalidation", under
+	 * @qi_lock): the next @inject_skip_count descriptors whose kind is
+	 * in @inject_skip_mask (VTDP_INJECT_SKIP_*) are left out of the
+	 * queue, so the driver commits on purpose the missing-invalidation
+	 * bug that the model's DMA sanitizer exists to catch.
+	 */
+	u32 inject_skip_mask;
+	u32 inject_skip_count;
+
 	/* statistics (debugfs) */
 	atomic64_t faults_total;
 	atomic64_t faults_delivered;
@@ -84,6 +94,10 @@ struct vtdp_iommu {
 
 	struct dentry *debugfs;
 };
+
+#define VTDP_INJECT_SKIP_CONTEXT	BIT(0)	/* context-cache invalidations */
+#define VTDP_INJECT_SKIP_PASID		BIT(1)	/* PASID-cache invalidations */
+#define VTDP_INJECT_SKIP_IOTLB		BIT(2)	/* IOTLB and PASID-IOTLB */
 
 enum vtdp_extent_kind {
 	VTDP_EXTENT_LOGICAL,		/* MapLogicalRangeEx */

@@ -117,6 +117,8 @@ static void vtdp_iommu_trace_fault(void *opaque,
 {
     trace_vtdp_iommu_fault_log(f->index, f->sid, f->pasid, f->pasid_valid,
                                f->addr, f->write, f->reason,
+                               VTDP_FR_IS_SANITIZER(f->reason) ?
+                               "sanitizer report" :
                                f->suppressed ? "suppressed (FPD)" :
                                f->dropped ? "dropped (overflow)" :
                                "recorded");
@@ -529,6 +531,7 @@ static void vtdp_iommu_realize(PCIDevice *dev, Error **errp)
         .first_stage = s->first_stage,
         .second_stage = s->second_stage,
         .pass_through = s->pass_through,
+        .sanitize = s->sanitizer,
     };
     char err[256] = "";
     int i;
@@ -619,6 +622,8 @@ static const Property vtdp_iommu_properties[] = {
     DEFINE_PROP_BOOL("first-stage", VTDPIOMMUState, first_stage, true),
     DEFINE_PROP_BOOL("second-stage", VTDPIOMMUState, second_stage, true),
     DEFINE_PROP_BOOL("pass-through", VTDPIOMMUState, pass_through, true),
+    /* DMA sanitizer: report uses of stale cached entries (vtdp-core.h) */
+    DEFINE_PROP_BOOL("sanitizer", VTDPIOMMUState, sanitizer, false),
     DEFINE_PROP_UINT32("max-pasid-spaces", VTDPIOMMUState, max_pasid_spaces,
                        4096),
 };
@@ -718,6 +723,7 @@ static const VMStateDescription vtdp_iommu_vmstate = {
         VMSTATE_CORE_U64(stats.inv_wait),
         VMSTATE_CORE_U64(stats.inv_errors),
         VMSTATE_CORE_U64(stats.inv_iec),
+        VMSTATE_CORE_U64(stats.sanitizer_reports),
         VMSTATE_UINT32_EQUAL(core.cfg.fault_log_size, VTDPIOMMUState,
                              "vtdp-iommu: source and destination "
                              "fault-log-size differ"),

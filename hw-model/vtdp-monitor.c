@@ -207,6 +207,8 @@ static VtdpIommuInfo *vtdp_iommu_info(VTDPIOMMUState *s)
     info->inv_iec = st.inv_iec;
     info->inv_wait = st.inv_wait;
     info->inv_errors = st.inv_errors;
+    info->sanitizer = s->sanitizer;
+    info->sanitizer_reports = st.sanitizer_reports;
     return info;
 }
 
@@ -362,6 +364,10 @@ void hmp_info_vtdp(Monitor *mon, const QDict *qdict)
         monitor_printf(mon, "  faults: recorded %" PRIu64 ", suppressed %"
                        PRIu64 ", dropped %" PRIu64 "\n", i->faults_recorded,
                        i->faults_suppressed, i->faults_dropped);
+        if (i->sanitizer) {
+            monitor_printf(mon, "  DMA sanitizer: on, %" PRIu64
+                           " stale-cache report(s)\n", i->sanitizer_reports);
+        }
     }
     for (VtdpEndpointInfoList *l = info->endpoints; l; l = l->next) {
         VtdpEndpointInfo *e = l->value;

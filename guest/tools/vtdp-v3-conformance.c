@@ -13,6 +13,12 @@
  * PCI function on the same root bus.
  *
  * Output is TAP; the exit status is 0 only when every test passed.
+ *
+ * With --commit-invalidation-bugs only one section runs: vtdp.ko is made
+ * to leave out one invalidation of each kind (its debugfs fault
+ * injection) where the V3 calls need it, and the endpoint then DMAs
+ * through the stale caches.  That is the guest half of the DMA sanitizer
+ * test: the host half checks the vtdp-iommu's reports through QMP.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -1938,7 +1944,78 @@ static void t_did_exhaustion(void)
 	}
 }
 
-int main(void)
+/* ---- invalidation bugs committed on purpose (--commit-invalidation-bugs) ---- */
+
+#define INJECT_SKIP "/sys/kernel/debug/vtdp/inject_skip_invalidation"
+
+/* Make vtdp.ko leave out its next @count invalidations of @kinds. */
+static bool inject_skip(const char *kinds, unsigned int count)
+{
+	FILE *f = fopen(INJECT_SKIP, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fprintf(f, "%s %u\n", kinds, count) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * Each bug leaves the IOMMU a stale cached entry, and the COPY after it
+ * is served from that entry exactly as real hardware would serve it: the
+ * copy succeeds.  Every buffer stays pinned by this process for the whole
+ * section, so the stale translations only ever reach our own pages.
+ * Expected sanitizer reports, in order: stale IOTLB entry (the unmapped
+ * source page), stale PASID entry (RID_PASID after DetachDevice), stale
+ * context entry (after DeleteDevice).
+ */
+static void t_invalidation_bugs(void)
+{
+	uint64_t rla = 0x10000000, sla = 0x100000, dla = 0x200000;
+	struct dmabuf ring, src, dst;
+	uint32_t dev = 0, t;
+
+	if (bar_open() || dmabuf_pin(&ring, 1) || dmabuf_pin(&src, 1) ||
+	    dmabuf_pin(&dst, 1)) {
+		tap(false, "map the endpoint's BAR and pin buffers: %s", strerror(errno));
+		return;
+	}
+	expect(create_device(bdf_ep, NULL, 0, 0, &dev), VTDP_V3_STATUS_SUCCESS,
+	       "CreateDevice", "endpoint");
+	t = domain(VTDP_V3_DOMAIN_TRANSLATE);
+	map_ex(t, 3, bphys(&ring, 0), &rla, NULL, NULL, 0, NULL);
+	map_ex(t, 1, bphys(&src, 0), &sla, NULL, NULL, 0, NULL);
+	map_ex(t, 2, bphys(&dst, 0), &dla, NULL, NULL, 0, NULL);
+	attach(VTDP_V3_IOC_ATTACH_DEVICE, t, dev);
+	dma_case("with every invalidation (fills the caches)", &ring, rla, &src, sla,
+		 &dst, dla, PAGE, false, 0, 1);
+
+	/* 1: UnmapLogicalRange without its IOTLB invalidation */
+	tap(inject_skip("iotlb", 1), "fault injection: skip the next IOTLB invalidation");
+	expect(unmap(t, sla, 1), VTDP_V3_STATUS_SUCCESS, "UnmapLogicalRange",
+	       "source page, its IOTLB invalidation skipped");
+	dma_case("from an unmapped page through the stale IOTLB entry", &ring, rla,
+		 &src, sla, &dst, dla, PAGE, false, 0, 2);
+
+	/* 2: DetachDevice without its PASID-cache invalidation */
+	map_ex(t, 1, bphys(&src, 0), &sla, NULL, NULL, 0, NULL);
+	tap(inject_skip("pasid", 1), "fault injection: skip the next PASID-cache invalidation");
+	expect(handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev), VTDP_V3_STATUS_SUCCESS,
+	       "DetachDevice", "its PASID-cache invalidation skipped");
+	dma_case("of a detached device through the stale PASID entry", &ring, rla, &src,
+		 sla, &dst, dla, PAGE, false, 0, 3);
+
+	/* 3: DeleteDevice without its context- and PASID-cache invalidations */
+	tap(inject_skip("context,pasid", 2),
+	    "fault injection: skip the next context- and PASID-cache invalidations");
+	expect(handle_op(VTDP_V3_IOC_DELETE_DEVICE, dev), VTDP_V3_STATUS_SUCCESS,
+	       "DeleteDevice", "its cache invalidations skipped");
+	dma_case("of a deleted device through the stale context entry", &ring, rla, &src,
+		 sla, &dst, dla, PAGE, false, 0, 4);
+	tap(inject_skip("none", 0), "fault injection off");
+}
+
+int main(int argc, char **argv)
 {
 	uint32_t dev_ep = 0, dev_other = 0;
 	struct vtdp_v3_pin pin;
@@ -1971,6 +2048,15 @@ int main(void)
 		return 1;
 	}
 	buf = pin.handle;
+
+	if (argc > 1 && !strcmp(argv[1], "--commit-invalidation-bugs")) {
+		t_invalidation_bugs();
+		printf("1..%d\n", test_no);
+		return failures ? 1 : 0;
+	} else if (argc > 1) {
+		fprintf(stderr, "usage: vtdp-v3-conformance [--commit-invalidation-bugs]\n");
+		return 2;
+	}
 
 	t_get_interface();
 	t_devices(&dev_ep, &dev_other);

@@ -2064,6 +2064,127 @@ static void test_savevm_loadvm(void)
     env_stop(&e);
 }
 
+/* The vtdp-iommu's fault log and sanitizer counter, through QMP. */
+static QDict *sanitizer_query(Env *e, uint64_t *reports)
+{
+    QDict *rsp = qtest_qmp(e->t.qts, "{'execute': 'query-vtdp'}");
+    QDict *iommu = qobject_to(QDict, qlist_peek(
+        qdict_get_qlist(qdict_get_qdict(rsp, "return"), "iommus")));
+
+    g_assert_true(qdict_get_bool(iommu, "sanitizer"));
+    *reports = qdict_get_int(iommu, "sanitizer-reports");
+    qobject_unref(rsp);
+    rsp = qtest_qmp(e->t.qts, "{'execute': 'query-vtdp-faults', "
+                    "'arguments': {'count': 1}}");
+    return rsp;
+}
+
+/*
+ * @nreports sanitizer reports so far, the newest fault log record of
+ * reason @reason for a @write to @addr, tagged with @pasid (-1: untagged).
+ */
+static void sanitizer_expect(Env *e, uint64_t nreports, int reason,
+                             uint64_t addr, bool write, int64_t pasid)
+{
+    uint64_t reports;
+    QDict *rsp = sanitizer_query(e, &reports);
+    QDict *log = qobject_to(QDict, qlist_peek(qdict_get_qlist(rsp, "return")));
+    QDict *f = qobject_to(QDict, qlist_peek(qdict_get_qlist(log, "faults")));
+
+    g_assert_cmpint(reports, ==, nreports);
+    g_assert_nonnull(f);
+    g_assert_cmphex(qdict_get_int(f, "reason"), ==, reason);
+    g_assert_cmphex(qdict_get_int(f, "address"), ==, addr);
+    g_assert_cmpint(qdict_get_int(f, "sid"), ==, e->sid);
+    if (pasid < 0) {
+        g_assert_false(qdict_haskey(f, "pasid"));
+    } else {
+        g_assert_cmpint(qdict_get_int(f, "pasid"), ==, pasid);
+    }
+    g_assert_cmpint(qdict_get_bool(f, "write"), ==, write);
+    qobject_unref(rsp);
+}
+
+/*
+ * DMA sanitizer (property "sanitizer"): a guest that changes a leaf
+ * entry, a PASID entry or a context entry without invalidating gets its
+ * DMA served from the stale cached copy, as on hardware, and one report
+ * of the matching kind in the host fault log -- not in a fault recording
+ * register.  The correct sequence reports nothing.
+ */
+static void test_sanitizer(void)
+{
+    const uint32_t pasid = 5;
+    const uint16_t did = 9;
+    g_autofree char *info = NULL, *faults = NULL;
+    uint64_t l4, l4b, leaf, reports;
+    Env e;
+
+    env_start(&e, "sanitizer=on", NULL);
+    qi_enable(&e, false);
+    l4 = env_alloc(&e, 1);
+    leaf = ss_map(&e, l4, T_VA, T_DATA(0), T_SS_RW);
+    set_pe_ss(&e, pasid, did, l4, 0);
+
+    /* correct: use, remap + PASID-IOTLB invalidation, use again */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 1));
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 2));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(0)), ==, 2);
+    qtest_writeq(e.t.qts, leaf, T_DATA(1) | T_SS_RW);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, did, pasid), 0);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 3));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(1)), ==, 3);
+    qobject_unref(sanitizer_query(&e, &reports));
+    g_assert_cmpint(reports, ==, 0);
+
+    /* bug 1: the leaf is pointed elsewhere, no invalidation */
+    qtest_writeq(e.t.qts, leaf, T_DATA(2) | T_SS_RW);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 4));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(1)), ==, 4);   /* stale */
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(2)), ==, 0);
+    sanitizer_expect(&e, 1, VTDP_FR_SAN_STALE_IOTLB, T_VA, true, pasid);
+    /* reported once per cached entry */
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 5));
+    qobject_unref(sanitizer_query(&e, &reports));
+    g_assert_cmpint(reports, ==, 1);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, did, pasid), 0);
+
+    /* bug 2: the PASID entry moves to another table, no PASID-cache
+     * invalidation */
+    l4b = env_alloc(&e, 1);
+    ss_map(&e, l4b, T_VA, T_DATA(3), T_SS_RW);
+    set_pe_ss(&e, pasid, did, l4b, 0);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 6));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(2)), ==, 6);   /* stale */
+    sanitizer_expect(&e, 2, VTDP_FR_SAN_STALE_PASID, T_VA, true, pasid);
+    qi_run(&e, D_PC(VTDP_INV_PC_PASID, did, pasid), 0);
+    qi_run(&e, D_PIOTLB(VTDP_INV_PIOTLB_ALL_PASID, did, pasid), 0);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 7));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(3)), ==, 7);
+
+    /* bug 3: the context entry loses PASID enable, no context-cache
+     * invalidation */
+    qtest_writeq(e.t.qts, ctx_addr(&e), ctx_default(&e) & ~VTDP_CTX_PASIDE);
+    g_assert_true(td_imm_ok(&e, 0, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 8));
+    g_assert_cmphex(qtest_readq(e.t.qts, T_DATA(3)), ==, 8);   /* stale */
+    /* first used by the (untagged) descriptor fetch from the ring */
+    sanitizer_expect(&e, 3, VTDP_FR_SAN_STALE_CONTEXT, T_QRING(0), false, -1);
+
+    /* nothing of it reached the guest's fault recording */
+    g_assert_cmphex(rd32(&e.t, VTDP_REG_FSTS), ==, 0);
+    info = qtest_hmp(e.t.qts, "info vtdp");
+    g_assert_nonnull(strstr(info, "DMA sanitizer: on, 3 stale-cache"));
+    faults = qtest_hmp(e.t.qts, "info vtdp-faults 3");
+    g_assert_nonnull(strstr(faults, "sanitizer: stale IOTLB entry used"));
+    g_assert_nonnull(strstr(faults, "sanitizer: stale PASID entry used"));
+    g_assert_nonnull(strstr(faults, "sanitizer: stale context entry used"));
+
+    /* the invalidation ends it: the request now faults as it should */
+    qi_run(&e, D_CC(VTDP_INV_CC_GLOBAL, 0, 0, 0), 0);
+    g_assert_false(td_imm_ok(&e, 1, VTDP_TD_QCTRL_PASID_EN, pasid, T_VA, 9));
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -2098,5 +2219,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-iommu/legacy-dma", test_legacy_dma);
     qtest_add_func("/vtdp-iommu/migration", test_migration);
     qtest_add_func("/vtdp-iommu/savevm-loadvm", test_savevm_loadvm);
+    qtest_add_func("/vtdp-iommu/sanitizer", test_sanitizer);
     return g_test_run();
 }

@@ -34,6 +34,7 @@ struct VTDPIOMMUState {
     bool first_stage;
     bool second_stage;
     bool pass_through;
+    bool sanitizer;
     uint32_t max_pasid_spaces;      /* bound on PASID address spaces */
 
     /*

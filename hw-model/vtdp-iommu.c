@@ -14,12 +14,22 @@
  * core callback on the same thread (guest tables placed on our own BAR,
  * or DMA routed back into the IOMMU) is detected through s->in_core and
  * refused instead of deadlocking or corrupting a table walk in progress.
+ *
+ * Translation is also entered from threads that do not hold the BQL (an
+ * endpoint's DMA worker, e.g. vtdp-testdev's queues), concurrently with
+ * vCPUs that hold the BQL and then take s->lock in our MMIO handlers.  So
+ * nothing done under s->lock may wait for the BQL on such a thread: the
+ * core's memory accesses there reach RAM only (an MMIO target would take
+ * the BQL; vtdp_iommu_ram_rw), and its interrupts are raised from a
+ * bottom half (vtdp_iommu_irq_bh).
  */
 
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "qemu/module.h"
+#include "qemu/rcu.h"
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "hw/pci/pci_bus.h"
@@ -57,22 +67,98 @@ typedef struct VTDPASKey {
 /* ---------------------------------------------------------------------- */
 /* Core callbacks                                                          */
 
+/*
+ * A table access of the core on a thread without the BQL (see the header
+ * comment): RAM only, anything else fails like an unreachable address.
+ * Reads copy straight from the RAM block found under RCU; writes map the
+ * range, which gives RAM directly (and marks it dirty on unmap) or, for
+ * anything else, a bounce buffer that is dropped unwritten.
+ */
+static int vtdp_iommu_ram_rw(uint64_t addr, void *buf, uint32_t len,
+                             bool write)
+{
+    AddressSpace *as = &address_space_memory;
+    MemTxAttrs attrs = MEMTXATTRS_UNSPECIFIED;
+    uint8_t *b = buf;
+
+    while (len) {
+        hwaddr l = len, xlat;
+        ram_addr_t off;
+
+        if (write) {
+            void *p = address_space_map(as, addr, &l, true, attrs);
+
+            if (!p) {
+                return -1;
+            }
+            if (!memory_region_from_host(p, &off)) {
+                address_space_unmap(as, p, l, true, 0);
+                return -1;
+            }
+            memcpy(p, b, l);
+            address_space_unmap(as, p, l, true, l);
+        } else {
+            RCU_READ_LOCK_GUARD();
+            MemoryRegion *mr = address_space_translate(as, addr, &xlat, &l,
+                                                       false, attrs);
+
+            if (!memory_access_is_direct(mr, false, attrs)) {
+                return -1;
+            }
+            memcpy(b, qemu_map_ram_ptr(mr->ram_block, xlat), l);
+        }
+        addr += l;
+        b += l;
+        len -= l;
+    }
+    return 0;
+}
+
 static int vtdp_iommu_dma_read(void *opaque, uint64_t addr, void *buf,
                                uint32_t len)
 {
-    MemTxResult r = address_space_read(&address_space_memory, addr,
-                                       MEMTXATTRS_UNSPECIFIED, buf, len);
+    MemTxResult r;
 
+    if (!bql_locked()) {
+        return vtdp_iommu_ram_rw(addr, buf, len, false);
+    }
+    r = address_space_read(&address_space_memory, addr,
+                           MEMTXATTRS_UNSPECIFIED, buf, len);
     return r == MEMTX_OK ? 0 : -1;
 }
 
 static int vtdp_iommu_dma_write(void *opaque, uint64_t addr, const void *buf,
                                 uint32_t len)
 {
-    MemTxResult r = address_space_write(&address_space_memory, addr,
-                                        MEMTXATTRS_UNSPECIFIED, buf, len);
+    MemTxResult r;
 
+    if (!bql_locked()) {
+        return vtdp_iommu_ram_rw(addr, (void *)buf, len, true);
+    }
+    r = address_space_write(&address_space_memory, addr,
+                            MEMTXATTRS_UNSPECIFIED, buf, len);
     return r == MEMTX_OK ? 0 : -1;
+}
+
+static void vtdp_iommu_notify(VTDPIOMMUState *s, unsigned int vector)
+{
+    if (vector < VTDP_IOMMU_NR_VECTORS && msix_enabled(PCI_DEVICE(s))) {
+        /* msix_notify() handles per-vector and function masking. */
+        msix_notify(PCI_DEVICE(s), vector);
+    }
+}
+
+/* Interrupts the core raised on threads without the BQL. */
+static void vtdp_iommu_irq_bh(void *opaque)
+{
+    VTDPIOMMUState *s = opaque;
+    uint32_t pending = qatomic_xchg(&s->irq_pending, 0);
+
+    for (unsigned int v = 0; v < VTDP_IOMMU_NR_VECTORS; v++) {
+        if (pending & BIT(v)) {
+            vtdp_iommu_notify(s, v);
+        }
+    }
 }
 
 static void vtdp_iommu_raise_irq(void *opaque, unsigned int vector)
@@ -80,9 +166,12 @@ static void vtdp_iommu_raise_irq(void *opaque, unsigned int vector)
     VTDPIOMMUState *s = opaque;
 
     trace_vtdp_iommu_irq(vector);
-    if (vector < VTDP_IOMMU_NR_VECTORS && msix_enabled(PCI_DEVICE(s))) {
-        /* msix_notify() handles per-vector and function masking. */
-        msix_notify(PCI_DEVICE(s), vector);
+    if (bql_locked()) {
+        vtdp_iommu_notify(s, vector);
+    } else if (vector < VTDP_IOMMU_NR_VECTORS) {
+        /* MSI-X state belongs to the BQL, and we hold s->lock here. */
+        qatomic_or(&s->irq_pending, BIT(vector));
+        qemu_bh_schedule(s->irq_bh);
     }
 }
 
@@ -569,6 +658,8 @@ static void vtdp_iommu_realize(PCIDevice *dev, Error **errp)
     }
 
     qemu_rec_mutex_init(&s->lock);
+    s->irq_bh = qemu_bh_new_guarded(vtdp_iommu_irq_bh, s,
+                                    &DEVICE(dev)->mem_reentrancy_guard);
     s->as_by_devfn = g_hash_table_new_full(vtdp_as_hash, vtdp_as_equal,
                                            g_free, NULL);
     s->bus = bus;
@@ -593,6 +684,10 @@ static void vtdp_iommu_exit(PCIDevice *dev)
      * realize of a later device.
      */
     msix_uninit_exclusive_bar(dev);
+    if (s->irq_bh) {
+        qemu_bh_delete(s->irq_bh);
+        s->irq_bh = NULL;
+    }
     if (s->core_ready) {
         qemu_rec_mutex_lock(&s->lock);
         s->core_ready = false;
@@ -605,6 +700,7 @@ static void vtdp_iommu_reset(DeviceState *dev)
 {
     VTDPIOMMUState *s = VTDP_IOMMU(dev);
 
+    qatomic_set(&s->irq_pending, 0);
     if (vtdp_iommu_enter(s)) {
         s->last_fault.valid = false;
         vtdp_core_reset(&s->core);

@@ -8,16 +8,50 @@
  * one is present, and every MemTxResult is checked: the first failing
  * (page-bounded) access ends the descriptor with VTDP_TD_ST_DMA_FAULT.
  *
- * Descriptors are executed in a bottom half, never from the MMIO handler,
- * and each BH run is bounded so a huge or cyclic workload cannot stall the
- * vCPU or the main loop.  No state is in flight between two BH runs, so the
- * registers and queue indices below are the whole device state.
+ * Threading and locking
+ * ---------------------
+ * Each queue has its own worker thread ("vtdp-td-q<N>"), so queues run in
+ * parallel and a descriptor runs neither in the vCPU that rang the
+ * doorbell nor in the main loop.  All device state (registers, counters,
+ * the fields of VtdpTdQueue) is protected by the BQL.  A worker holds the
+ * BQL only at descriptor boundaries: it takes a snapshot of what the next
+ * descriptor needs and marks the queue busy (td_job_start), drops the BQL
+ * for the descriptor fetch, the data transfer and the completion fields
+ * (td_job_run: address_space_* calls, RCU-safe for RAM; an MMIO target
+ * takes the BQL itself in the memory core; an IOMMU on the way translates
+ * under its own lock), then takes the BQL again to write the status word,
+ * advance QHEAD, count, and raise the MSI-X vector (td_job_finish).  So a
+ * guest that sees DONE also sees the queue registers and the counters
+ * that include the descriptor.  Within a queue descriptors run one at a
+ * time, in ring order.
+ *
+ * Anything that changes a queue under its worker first waits until the
+ * queue is not busy (td_quiesce_begin): disabling a queue, CTRL.RESET,
+ * device reset, stopping the VM and saving the device state.  The wait
+ * drops the BQL (qemu_cond_wait_bql), because the worker may itself wait
+ * for the BQL (an MMIO DMA target, the completion); while a quiesce is
+ * pending the worker starts no new descriptor.  After it, a descriptor
+ * has either completed (status written, counted) or not started: there
+ * is no state in flight, and the registers are the whole device state for
+ * migration.  A stopped VM sees no DMA: workers start descriptors only
+ * while the VM runs.  Unrealize quiesces, then stops and joins the
+ * threads.
+ *
+ * The device's own workers may not access its registers by DMA (the
+ * access fails, as QEMU's re-entrancy guard would fail it), and a
+ * quiesce reached from a worker thread in any other way (a reset through
+ * DMA to a config space window, say) does not wait for busy queues, which
+ * could never finish; the descriptors in progress then complete without
+ * effect on the new queue state (QGEN below).
  */
 
 #include "qemu/osdep.h"
 #include "qemu/crc32c.h"
 #include "qemu/main-loop.h"
+#include "qemu/log.h"
 #include "qemu/module.h"
+#include "qemu/rcu.h"
+#include "qemu/thread.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
 #include "hw/pci/pci_device.h"
@@ -38,9 +72,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(VtdpTestdevState, VTDP_TESTDEV)
 #define TD_DMA_PAGE         4096u
 /* Bounce buffer: data moves through it in chunks, never len at once. */
 #define TD_BOUNCE_SIZE      (64 * KiB)
-/* Per-BH-run budget; the BH re-schedules itself when work is left. */
-#define TD_BH_MAX_DESC      64
-#define TD_BH_MAX_BYTES     (4 * MiB)
 
 #define TD_QCTRL_STORED     (VTDP_TD_QCTRL_ENABLE | VTDP_TD_QCTRL_PRIV | \
                              VTDP_TD_QCTRL_HALT_ON_ERROR)
@@ -71,6 +102,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(VtdpTestdevState, VTDP_TESTDEV)
 #define TD_D_FAULT_INFO     0x2c
 
 typedef struct VtdpTdQueue {
+    /* Registers (migrated) */
     uint64_t ring_base;
     uint32_t ring_size;
     uint32_t ctrl;
@@ -85,37 +117,86 @@ typedef struct VtdpTdQueue {
      * and after migration; not migrated itself.
      */
     AddressSpace *pasid_as;
+
+    /*
+     * Execution (not migrated; all under the BQL but @bounce, which only
+     * the worker touches).  @busy: a descriptor of this queue is between
+     * td_job_start() and td_job_finish().  @quiesce: waiters that need the
+     * queue idle; the worker starts nothing while it is non-zero.  @gen
+     * counts the times the queue was stopped, so that a descriptor that
+     * could not be waited for (see the header comment) cannot complete
+     * into the queue's next life.
+     */
+    VtdpTestdevState *s;
+    uint32_t index;
+    QemuThread thread;
+    QemuCond wake;              /* work, a lifted quiesce, or @exit */
+    bool busy;
+    uint32_t quiesce;
+    uint32_t gen;
+    bool exit;                  /* unrealize: the worker returns */
+    bool exited;
+    uint8_t *bounce;            /* 2 * TD_BOUNCE_SIZE */
 } VtdpTdQueue;
 
 struct VtdpTestdevState {
     PCIDevice parent_obj;
 
     MemoryRegion regs;
-    QEMUBH *bh;
     VMChangeStateEntry *vmstate_change;
 
     uint32_t nqueues;           /* property "queues" */
     uint8_t pasid_bits;         /* property "pasid-bits": 0 = no PASID cap */
     bool ats;                   /* property "ats": ATS capability */
-    uint32_t rr_next;           /* round-robin start for the next BH run */
+    /*
+     * Kept in the migration stream (version 1 had it for the bottom half
+     * that served queues round robin); unused since queues run in their
+     * own threads.
+     */
+    uint32_t rr_next;
     uint64_t stat_desc;
     uint64_t stat_bytes;
     uint64_t stat_faults;
     VtdpTdQueue q[VTDP_TD_MAX_QUEUES];
 
-    uint8_t bounce[2][TD_BOUNCE_SIZE];
+    QemuCond idle;              /* a queue stopped being busy, or exited */
+    uint32_t active;            /* queues busy right now */
+    uint32_t peak_active;       /* QOM "peak-active-queues" */
 };
 
-/*
- * The queue a descriptor's data requests belong to (how they are tagged),
- * and where and how the first failing DMA access of it failed.
- */
+/* The queue whose worker runs on this thread; NULL on other threads. */
+static __thread VtdpTdQueue *td_current_queue;
+
+/* Where and how the first failing DMA access of a descriptor failed. */
 typedef struct TdFault {
-    const VtdpTdQueue *q;
     uint64_t addr;
     bool write;
     MemTxResult res;
 } TdFault;
+
+/*
+ * One descriptor as a worker runs it: what td_job_start() took from the
+ * queue under the BQL, and what td_job_run() found without it.
+ */
+typedef struct TdJob {
+    VtdpTdQueue *q;
+    uint32_t head;              /* the slot */
+    uint32_t gen;               /* q->gen at the start */
+    uint32_t ctrl;              /* QCTRL at the start */
+    uint64_t daddr;             /* DMA address of the slot */
+    AddressSpace *data_as;      /* NULL: tagged requests may not be issued */
+    MemTxAttrs data_attrs;
+    uint8_t *bounce[2];
+    /* results */
+    bool ring_fault;            /* the slot could not be read/written */
+    bool ring_write;
+    MemTxResult ring_res;
+    uint8_t opcode;
+    uint8_t flags;
+    uint32_t len;
+    uint32_t status;
+    TdFault f;
+} TdJob;
 
 static bool td_ring_size_valid(uint32_t size)
 {
@@ -137,14 +218,10 @@ static bool td_queue_runnable(const VtdpTdQueue *q)
            q->head != (q->tail & (q->ring_size - 1));
 }
 
-static bool td_any_runnable(VtdpTestdevState *s)
+/* Whether q's worker may start its next descriptor now.  BQL held. */
+static bool td_queue_may_start(const VtdpTdQueue *q)
 {
-    for (uint32_t i = 0; i < s->nqueues; i++) {
-        if (td_queue_runnable(&s->q[i])) {
-            return true;
-        }
-    }
-    return false;
+    return !q->quiesce && runstate_is_running() && td_queue_runnable(q);
 }
 
 static uint32_t td_qctrl_mask(const VtdpTestdevState *s)
@@ -175,7 +252,7 @@ static AddressSpace *td_data_as(VtdpTestdevState *s, const VtdpTdQueue *q,
     uint16_t ctl;
 
     *attrs = MEMTXATTRS_UNSPECIFIED;
-    if (!q || !(q->ctrl & VTDP_TD_QCTRL_PASID_EN)) {
+    if (!(q->ctrl & VTDP_TD_QCTRL_PASID_EN)) {
         return pci_get_address_space(pdev);
     }
     ctl = pci_get_word(pdev->config + TD_PASID_CAP_OFFSET + PCI_PASID_CTRL);
@@ -196,26 +273,25 @@ static AddressSpace *td_data_as(VtdpTestdevState *s, const VtdpTdQueue *q,
 }
 
 /*
- * Move @len bytes between guest DMA address @addr and @buf, one
- * page-bounded access at a time, stopping at the first failure.  A
- * request that may not be issued fails with MEMTX_ACCESS_ERROR.
+ * Move @len bytes between guest DMA address @addr and @buf as a data
+ * request of job @j, one page-bounded access at a time, stopping at the
+ * first failure.  A request that may not be issued fails with
+ * MEMTX_ACCESS_ERROR.  Runs without the BQL.
  */
-static bool td_dma(VtdpTestdevState *s, uint64_t addr, uint8_t *buf,
-                   uint32_t len, bool write, TdFault *f)
+static bool td_dma(TdJob *j, uint64_t addr, uint8_t *buf, uint32_t len,
+                   bool write)
 {
-    MemTxAttrs attrs;
-    AddressSpace *as = td_data_as(s, f->q, &attrs);
-
     while (len) {
         uint32_t n = MIN(len, TD_DMA_PAGE - (addr & (TD_DMA_PAGE - 1)));
-        MemTxResult r = !as ? MEMTX_ACCESS_ERROR :
-            dma_memory_rw(as, addr, buf, n, write ? DMA_DIRECTION_FROM_DEVICE :
-                          DMA_DIRECTION_TO_DEVICE, attrs);
+        MemTxResult r = !j->data_as ? MEMTX_ACCESS_ERROR :
+            dma_memory_rw(j->data_as, addr, buf, n,
+                          write ? DMA_DIRECTION_FROM_DEVICE :
+                          DMA_DIRECTION_TO_DEVICE, j->data_attrs);
 
         if (r != MEMTX_OK) {
-            f->addr = addr;
-            f->write = write;
-            f->res = r;
+            j->f.addr = addr;
+            j->f.write = write;
+            j->f.res = r;
             return false;
         }
         addr += n;
@@ -225,22 +301,21 @@ static bool td_dma(VtdpTestdevState *s, uint64_t addr, uint8_t *buf,
     return true;
 }
 
-static uint32_t td_op_copy(VtdpTestdevState *s, uint64_t src, uint64_t dst,
-                           uint32_t len, TdFault *f)
+static uint32_t td_op_copy(TdJob *j, uint64_t src, uint64_t dst, uint32_t len)
 {
     for (uint32_t off = 0; off < len; off += TD_BOUNCE_SIZE) {
         uint32_t n = MIN(len - off, TD_BOUNCE_SIZE);
 
-        if (!td_dma(s, src + off, s->bounce[0], n, false, f) ||
-            !td_dma(s, dst + off, s->bounce[0], n, true, f)) {
+        if (!td_dma(j, src + off, j->bounce[0], n, false) ||
+            !td_dma(j, dst + off, j->bounce[0], n, true)) {
             return VTDP_TD_ST_DMA_FAULT;
         }
     }
     return VTDP_TD_ST_OK;
 }
 
-static uint32_t td_op_fill(VtdpTestdevState *s, uint64_t dst, uint32_t len,
-                           uint64_t pattern, TdFault *f)
+static uint32_t td_op_fill(TdJob *j, uint64_t dst, uint32_t len,
+                           uint64_t pattern)
 {
     uint8_t pat[8];
 
@@ -251,12 +326,12 @@ static uint32_t td_op_fill(VtdpTestdevState *s, uint64_t dst, uint32_t len,
      */
     stq_le_p(pat, pattern);
     for (uint32_t i = 0; i < TD_BOUNCE_SIZE; i++) {
-        s->bounce[0][i] = pat[i % 8];
+        j->bounce[0][i] = pat[i % 8];
     }
     for (uint32_t off = 0; off < len; off += TD_BOUNCE_SIZE) {
         uint32_t n = MIN(len - off, TD_BOUNCE_SIZE);
 
-        if (!td_dma(s, dst + off, s->bounce[0], n, true, f)) {
+        if (!td_dma(j, dst + off, j->bounce[0], n, true)) {
             return VTDP_TD_ST_DMA_FAULT;
         }
     }
@@ -268,37 +343,37 @@ static uint32_t td_op_fill(VtdpTestdevState *s, uint64_t dst, uint32_t len,
  * gives 0xe3069283).  QEMU's crc32c() takes the running register and
  * returns it xor ~0, so the xor is undone between chunks.
  */
-static uint32_t td_op_crc32c(VtdpTestdevState *s, uint64_t src, uint32_t len,
-                             uint64_t *result, TdFault *f)
+static uint32_t td_op_crc32c(TdJob *j, uint64_t src, uint32_t len,
+                             uint64_t *result)
 {
     uint32_t crc = 0xffffffff;
 
     for (uint32_t off = 0; off < len; off += TD_BOUNCE_SIZE) {
         uint32_t n = MIN(len - off, TD_BOUNCE_SIZE);
 
-        if (!td_dma(s, src + off, s->bounce[0], n, false, f)) {
+        if (!td_dma(j, src + off, j->bounce[0], n, false)) {
             return VTDP_TD_ST_DMA_FAULT;
         }
-        crc = crc32c(crc, s->bounce[0], n) ^ 0xffffffff;
+        crc = crc32c(crc, j->bounce[0], n) ^ 0xffffffff;
     }
     *result = crc ^ 0xffffffff;
     return VTDP_TD_ST_OK;
 }
 
-static uint32_t td_op_compare(VtdpTestdevState *s, uint64_t src, uint64_t dst,
-                              uint32_t len, uint64_t *result, TdFault *f)
+static uint32_t td_op_compare(TdJob *j, uint64_t src, uint64_t dst,
+                              uint32_t len, uint64_t *result)
 {
     for (uint32_t off = 0; off < len; off += TD_BOUNCE_SIZE) {
         uint32_t n = MIN(len - off, TD_BOUNCE_SIZE);
 
-        if (!td_dma(s, src + off, s->bounce[0], n, false, f) ||
-            !td_dma(s, dst + off, s->bounce[1], n, false, f)) {
+        if (!td_dma(j, src + off, j->bounce[0], n, false) ||
+            !td_dma(j, dst + off, j->bounce[1], n, false)) {
             return VTDP_TD_ST_DMA_FAULT;
         }
-        if (memcmp(s->bounce[0], s->bounce[1], n)) {
+        if (memcmp(j->bounce[0], j->bounce[1], n)) {
             uint32_t i = 0;
 
-            while (s->bounce[0][i] == s->bounce[1][i]) {
+            while (j->bounce[0][i] == j->bounce[1][i]) {
                 i++;
             }
             *result = off + i;
@@ -309,176 +384,251 @@ static uint32_t td_op_compare(VtdpTestdevState *s, uint64_t src, uint64_t dst,
     return VTDP_TD_ST_OK;
 }
 
-/* Run one descriptor; false if the queue stopped on a ring fault. */
-static bool td_run_one(VtdpTestdevState *s, uint32_t qi, uint64_t *bytes)
+/*
+ * Take the next descriptor of @q for its worker: snapshot what it needs
+ * and mark the queue busy.  BQL held; td_queue_may_start(q).
+ */
+static void td_job_start(VtdpTestdevState *s, VtdpTdQueue *q, TdJob *j)
+{
+    *j = (TdJob) {
+        .q = q,
+        .head = q->head,
+        .gen = q->gen,
+        .ctrl = q->ctrl,
+        .daddr = q->ring_base + (uint64_t)q->head * VTDP_TD_DESC_SIZE,
+        .bounce = { q->bounce, q->bounce + TD_BOUNCE_SIZE },
+    };
+    j->data_as = td_data_as(s, q, &j->data_attrs);
+    q->busy = true;
+    s->active++;
+    s->peak_active = MAX(s->peak_active, s->active);
+}
+
+/*
+ * Fetch and execute the descriptor and write its completion fields, all
+ * but the status word (td_job_finish).  Runs without the BQL and touches
+ * no device state: only the job and guest memory.
+ */
+static void td_job_run(VtdpTestdevState *s, TdJob *j)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    VtdpTdQueue *q = &s->q[qi];
-    uint64_t daddr = q->ring_base + (uint64_t)q->head * VTDP_TD_DESC_SIZE;
     uint8_t d[VTDP_TD_DESC_SIZE];
     uint8_t wb[20];
-    uint8_t st[4];
-    TdFault f = { .q = q };
     uint64_t result = 0, src, dst, pattern;
-    uint32_t status, fault_info = 0, len;
-    uint8_t opcode, flags;
-    bool ring_write = false;
-    MemTxResult r;
+    uint32_t fault_info = 0;
 
-    r = pci_dma_read(pdev, daddr, d, sizeof(d));
-    if (r != MEMTX_OK) {
-        goto ring_fault;
+    j->ring_res = pci_dma_read(pdev, j->daddr, d, sizeof(d));
+    if (j->ring_res != MEMTX_OK) {
+        j->ring_fault = true;
+        return;
     }
-    opcode = d[TD_D_OPCODE];
-    flags = d[TD_D_FLAGS];
-    len = ldl_le_p(d + TD_D_LEN);
+    j->opcode = d[TD_D_OPCODE];
+    j->flags = d[TD_D_FLAGS];
+    j->len = ldl_le_p(d + TD_D_LEN);
     src = ldq_le_p(d + TD_D_SRC);
     dst = ldq_le_p(d + TD_D_DST);
     pattern = ldq_le_p(d + TD_D_PATTERN);
-    trace_vtdp_testdev_desc(qi, q->head, opcode, len, src, dst);
+    trace_vtdp_testdev_desc(j->q->index, j->head, j->opcode, j->len, src, dst);
 
-    if (opcode == VTDP_TD_OP_NOP) {
-        status = VTDP_TD_ST_OK;
-    } else if (opcode > VTDP_TD_OP_WRITE_IMM) {
-        status = VTDP_TD_ST_BAD_OPCODE;
-    } else if (len == 0 || len > VTDP_TD_MAX_LEN ||
-               (opcode == VTDP_TD_OP_WRITE_IMM && len > 8)) {
-        status = VTDP_TD_ST_BAD_LEN;
+    if (j->opcode == VTDP_TD_OP_NOP) {
+        j->status = VTDP_TD_ST_OK;
+    } else if (j->opcode > VTDP_TD_OP_WRITE_IMM) {
+        j->status = VTDP_TD_ST_BAD_OPCODE;
+    } else if (j->len == 0 || j->len > VTDP_TD_MAX_LEN ||
+               (j->opcode == VTDP_TD_OP_WRITE_IMM && j->len > 8)) {
+        j->status = VTDP_TD_ST_BAD_LEN;
     } else {
-        switch (opcode) {
+        switch (j->opcode) {
         case VTDP_TD_OP_COPY:
-            status = td_op_copy(s, src, dst, len, &f);
+            j->status = td_op_copy(j, src, dst, j->len);
             break;
         case VTDP_TD_OP_FILL:
-            status = td_op_fill(s, dst, len, pattern, &f);
+            j->status = td_op_fill(j, dst, j->len, pattern);
             break;
         case VTDP_TD_OP_CRC32C:
-            status = td_op_crc32c(s, src, len, &result, &f);
+            j->status = td_op_crc32c(j, src, j->len, &result);
             break;
         case VTDP_TD_OP_COMPARE:
-            status = td_op_compare(s, src, dst, len, &result, &f);
+            j->status = td_op_compare(j, src, dst, j->len, &result);
             break;
         default: /* VTDP_TD_OP_WRITE_IMM */
-            stq_le_p(s->bounce[0], pattern);
-            status = td_dma(s, dst, s->bounce[0], len, true, &f) ?
-                     VTDP_TD_ST_OK : VTDP_TD_ST_DMA_FAULT;
+            stq_le_p(j->bounce[0], pattern);
+            j->status = td_dma(j, dst, j->bounce[0], j->len, true) ?
+                        VTDP_TD_ST_OK : VTDP_TD_ST_DMA_FAULT;
             break;
         }
     }
 
-    if (status == VTDP_TD_ST_DMA_FAULT) {
-        fault_info = (f.write ? VTDP_TD_FI_WRITE : 0) |
-                     (q->ctrl & VTDP_TD_QCTRL_PASID_EN ? VTDP_TD_FI_PASID : 0) |
-                     ((uint32_t)(f.res & 0xff) << 8);
-        trace_vtdp_testdev_dma_fault(qi, f.addr, f.write, f.res);
-    } else if (status == VTDP_TD_ST_OK || status == VTDP_TD_ST_MISMATCH) {
-        *bytes += opcode == VTDP_TD_OP_NOP ? 0 : len;
+    if (j->status == VTDP_TD_ST_DMA_FAULT) {
+        fault_info = (j->f.write ? VTDP_TD_FI_WRITE : 0) |
+                     (j->ctrl & VTDP_TD_QCTRL_PASID_EN ? VTDP_TD_FI_PASID : 0) |
+                     ((uint32_t)(j->f.res & 0xff) << 8);
+        trace_vtdp_testdev_dma_fault(j->q->index, j->f.addr, j->f.write,
+                                     j->f.res);
     }
 
-    /* Completion: fault_info, result, fault_addr first, status last. */
+    /* Completion: fault_info, result, fault_addr here; status last. */
     stl_le_p(wb, fault_info);
     stq_le_p(wb + 4, result);
-    stq_le_p(wb + 12, status == VTDP_TD_ST_DMA_FAULT ? f.addr : 0);
-    stl_le_p(st, status | VTDP_TD_ST_DONE);
-    r = pci_dma_write(pdev, daddr + TD_D_FAULT_INFO, wb, sizeof(wb));
-    if (r == MEMTX_OK) {
-        r = pci_dma_write(pdev, daddr + TD_D_STATUS, st, sizeof(st));
+    stq_le_p(wb + 12, j->status == VTDP_TD_ST_DMA_FAULT ? j->f.addr : 0);
+    j->ring_res = pci_dma_write(pdev, j->daddr + TD_D_FAULT_INFO, wb,
+                                sizeof(wb));
+    if (j->ring_res != MEMTX_OK) {
+        j->ring_fault = true;
+        j->ring_write = true;
     }
-    if (r != MEMTX_OK) {
-        ring_write = true;
-        goto ring_fault;
-    }
-    trace_vtdp_testdev_complete(qi, q->head, status);
+}
 
-    q->head = (q->head + 1) & (q->ring_size - 1);
+/*
+ * Complete the job: write the status word, advance QHEAD, count, halt on
+ * error, raise the queue's vector; then the queue is idle again.  BQL
+ * held.  A job whose queue was stopped meanwhile (only possible when the
+ * stop could not wait for it) leaves no trace.
+ */
+static void td_job_finish(VtdpTestdevState *s, TdJob *j)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    VtdpTdQueue *q = j->q;
+    uint32_t qi = q->index;
+    uint8_t st[4];
+
+    q->busy = false;
+    s->active--;
+    qemu_cond_broadcast(&s->idle);
+    if (j->gen != q->gen) {
+        return;
+    }
+
+    if (!j->ring_fault) {
+        stl_le_p(st, j->status | VTDP_TD_ST_DONE);
+        j->ring_res = pci_dma_write(pdev, j->daddr + TD_D_STATUS, st,
+                                    sizeof(st));
+        if (j->ring_res != MEMTX_OK) {
+            j->ring_fault = true;
+            j->ring_write = true;
+        }
+    }
+    if (j->ring_fault) {
+        /* The descriptor slot itself is unreachable: stop the queue. */
+        trace_vtdp_testdev_dma_fault(qi, j->daddr, j->ring_write, j->ring_res);
+        q->status |= VTDP_TD_QSTATUS_RING_FAULT | VTDP_TD_QSTATUS_HALTED;
+        s->stat_faults++;
+        trace_vtdp_testdev_halt(qi, q->status);
+        return;
+    }
+    trace_vtdp_testdev_complete(qi, j->head, j->status);
+
+    q->head = (j->head + 1) & (q->ring_size - 1);
     q->completed++;
     s->stat_desc++;
-    if (status == VTDP_TD_ST_OK || status == VTDP_TD_ST_MISMATCH) {
-        s->stat_bytes += opcode == VTDP_TD_OP_NOP ? 0 : len;
+    if ((j->status == VTDP_TD_ST_OK || j->status == VTDP_TD_ST_MISMATCH) &&
+        j->opcode != VTDP_TD_OP_NOP) {
+        s->stat_bytes += j->len;
     }
-    if (status == VTDP_TD_ST_DMA_FAULT) {
+    if (j->status == VTDP_TD_ST_DMA_FAULT) {
         s->stat_faults++;
-        if (q->ctrl & VTDP_TD_QCTRL_HALT_ON_ERROR) {
+        if (j->ctrl & VTDP_TD_QCTRL_HALT_ON_ERROR) {
             q->status |= VTDP_TD_QSTATUS_HALTED;
             trace_vtdp_testdev_halt(qi, q->status);
         }
     }
-    if ((flags & VTDP_TD_DF_IRQ) && msix_enabled(pdev)) {
+    if ((j->flags & VTDP_TD_DF_IRQ) && msix_enabled(pdev)) {
         msix_notify(pdev, qi);
     }
-    return true;
-
-ring_fault:
-    /* The descriptor slot itself is unreachable: stop the queue. */
-    trace_vtdp_testdev_dma_fault(qi, daddr, ring_write, r);
-    q->status |= VTDP_TD_QSTATUS_RING_FAULT | VTDP_TD_QSTATUS_HALTED;
-    s->stat_faults++;
-    trace_vtdp_testdev_halt(qi, q->status);
-    return false;
 }
 
-static void td_bh(void *opaque)
+/* A queue's worker thread: its descriptors, one at a time, in order. */
+static void *td_worker(void *opaque)
 {
-    VtdpTestdevState *s = opaque;
-    uint32_t ndesc = 0;
-    uint64_t bytes = 0;
-    bool progress = true;
+    VtdpTdQueue *q = opaque;
+    VtdpTestdevState *s = q->s;
+    TdJob j;
 
-    /*
-     * A stopped VM (stop, the end of a migration, savevm) sees no DMA:
-     * guest memory and the queues stay as they were, and the work goes on
-     * when the VM runs again (td_vm_state_change).
-     */
-    if (!runstate_is_running()) {
+    rcu_register_thread();
+    td_current_queue = q;
+    bql_lock();
+    while (!q->exit) {
+        if (!td_queue_may_start(q)) {
+            qemu_cond_wait_bql(&q->wake);
+            continue;
+        }
+        td_job_start(s, q, &j);
+        bql_unlock();
+        td_job_run(s, &j);
+        bql_lock();
+        td_job_finish(s, &j);
+    }
+    q->exited = true;
+    qemu_cond_broadcast(&s->idle);
+    bql_unlock();
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/* Wake q's worker if it has something to do.  BQL held. */
+static void td_kick(VtdpTdQueue *q)
+{
+    if (td_queue_may_start(q)) {
+        qemu_cond_signal(&q->wake);
+    }
+}
+
+/*
+ * Wait until queues [first, first + n) are idle, and keep their workers
+ * from starting anything until td_quiesce_end().  BQL held; it is
+ * dropped while waiting, as a busy worker may need it to finish.  On a
+ * worker thread nothing is waited for (see the header comment).
+ */
+static void td_quiesce_begin(VtdpTestdevState *s, uint32_t first, uint32_t n)
+{
+    bool busy;
+
+    for (uint32_t i = first; i < first + n; i++) {
+        s->q[i].quiesce++;
+    }
+    if (td_current_queue) {
         return;
     }
-
-    /* One descriptor per runnable queue per pass: round robin. */
-    while (progress && ndesc < TD_BH_MAX_DESC && bytes < TD_BH_MAX_BYTES) {
-        progress = false;
-        for (uint32_t n = 0; n < s->nqueues; n++) {
-            uint32_t qi = (s->rr_next + n) % s->nqueues;
-
-            if (!td_queue_runnable(&s->q[qi])) {
-                continue;
-            }
-            td_run_one(s, qi, &bytes);
-            progress = true;
-            if (++ndesc >= TD_BH_MAX_DESC || bytes >= TD_BH_MAX_BYTES) {
-                s->rr_next = (qi + 1) % s->nqueues;
-                break;
-            }
+    trace_vtdp_testdev_quiesce(first, n, s->active);
+    do {
+        busy = false;
+        for (uint32_t i = first; i < first + n; i++) {
+            busy |= s->q[i].busy;
         }
-    }
-    if (td_any_runnable(s)) {
-        qemu_bh_schedule(s->bh);
-    }
+        if (busy) {
+            qemu_cond_wait_bql(&s->idle);
+        }
+    } while (busy);
 }
 
-static void td_kick(VtdpTestdevState *s, uint32_t qi)
+static void td_quiesce_end(VtdpTestdevState *s, uint32_t first, uint32_t n)
 {
-    if (td_queue_runnable(&s->q[qi])) {
-        qemu_bh_schedule(s->bh);
+    for (uint32_t i = first; i < first + n; i++) {
+        s->q[i].quiesce--;
+        td_kick(&s->q[i]);
     }
 }
 
-/* Disabled queue: not running, no error state, indices back to 0. */
+/*
+ * Disabled queue: not running, no error state, indices back to 0.  The
+ * queue is quiesced.
+ */
 static void td_queue_stop(VtdpTdQueue *q)
 {
     q->ctrl &= ~VTDP_TD_QCTRL_ENABLE;
     q->status = 0;
     q->head = 0;
     q->tail = 0;
+    q->gen++;
 }
 
+/* CTRL.RESET; the queues are quiesced. */
 static void td_reset_queues(VtdpTestdevState *s)
 {
     for (uint32_t i = 0; i < VTDP_TD_MAX_QUEUES; i++) {
         td_queue_stop(&s->q[i]);
         s->q[i].completed = 0;
     }
-    s->rr_next = 0;
-    qemu_bh_cancel(s->bh);
 }
 
 static uint32_t td_read32(VtdpTestdevState *s, hwaddr off)
@@ -541,9 +691,18 @@ static uint32_t td_read32(VtdpTestdevState *s, hwaddr off)
 static void td_write_qctrl(VtdpTestdevState *s, uint32_t qi, uint32_t val)
 {
     VtdpTdQueue *q = &s->q[qi];
-    bool was_on = q->ctrl & VTDP_TD_QCTRL_ENABLE;
     bool on = val & VTDP_TD_QCTRL_ENABLE;
+    bool was_on;
 
+    /*
+     * A disabled queue does no more DMA: the descriptor in progress
+     * completes first.  The wait may drop the BQL, so read the state
+     * after it.
+     */
+    if (!on) {
+        td_quiesce_begin(s, qi, 1);
+    }
+    was_on = q->ctrl & VTDP_TD_QCTRL_ENABLE;
     if (was_on && !on) {
         td_queue_stop(q);
     }
@@ -553,7 +712,11 @@ static void td_write_qctrl(VtdpTestdevState *s, uint32_t qi, uint32_t val)
         q->status = td_queue_config_valid(q) ? 0 : VTDP_TD_QSTATUS_BAD_CONFIG;
         q->tail &= q->ring_size - 1;
     }
-    td_kick(s, qi);
+    if (!on) {
+        td_quiesce_end(s, qi, 1);
+    } else {
+        td_kick(q);
+    }
 }
 
 static void td_write32(VtdpTestdevState *s, hwaddr off, uint32_t val)
@@ -563,7 +726,9 @@ static void td_write32(VtdpTestdevState *s, hwaddr off, uint32_t val)
 
     if (off == VTDP_TD_REG_CTRL) {
         if (val & VTDP_TD_CTRL_RESET) {
+            td_quiesce_begin(s, 0, s->nqueues);
             td_reset_queues(s);
+            td_quiesce_end(s, 0, s->nqueues);
         }
         return;
     }
@@ -602,42 +767,68 @@ static void td_write32(VtdpTestdevState *s, hwaddr off, uint32_t val)
         q->tail = val & (td_ring_size_valid(q->ring_size) ?
                          q->ring_size - 1 : VTDP_TD_MAX_RING_ENTRIES - 1);
         trace_vtdp_testdev_doorbell(qi, q->tail, q->head);
-        td_kick(s, qi);
+        td_kick(q);
         break;
     }
 }
 
-/* 4- and 8-byte naturally aligned accesses; anything else reads 0. */
-static uint64_t td_mmio_read(void *opaque, hwaddr addr, unsigned size)
+/*
+ * DMA of the device's own queues into its registers fails, as QEMU's
+ * re-entrancy guard fails it for devices that do DMA in the main loop: a
+ * worker would otherwise wait for itself to go idle (CTRL.RESET, QCTRL).
+ */
+static bool td_mmio_reentrant(VtdpTestdevState *s, hwaddr addr)
 {
-    VtdpTestdevState *s = opaque;
-
-    if ((size != 4 && size != 8) || (addr & (size - 1))) {
-        return 0;
+    if (td_current_queue && td_current_queue->s == s) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vtdp-testdev: queue %u DMA to the "
+                      "device's own register 0x%" HWADDR_PRIx " refused\n",
+                      td_current_queue->index, addr);
+        return true;
     }
-    if (size == 4) {
-        return td_read32(s, addr);
-    }
-    return td_read32(s, addr) | ((uint64_t)td_read32(s, addr + 4) << 32);
+    return false;
 }
 
-static void td_mmio_write(void *opaque, hwaddr addr, uint64_t val,
-                          unsigned size)
+/* 4- and 8-byte naturally aligned accesses; anything else reads 0. */
+static MemTxResult td_mmio_read(void *opaque, hwaddr addr, uint64_t *data,
+                                unsigned size, MemTxAttrs attrs)
 {
     VtdpTestdevState *s = opaque;
 
+    *data = 0;
+    if (td_mmio_reentrant(s, addr)) {
+        return MEMTX_ACCESS_ERROR;
+    }
     if ((size != 4 && size != 8) || (addr & (size - 1))) {
-        return;
+        return MEMTX_OK;
+    }
+    *data = td_read32(s, addr);
+    if (size == 8) {
+        *data |= (uint64_t)td_read32(s, addr + 4) << 32;
+    }
+    return MEMTX_OK;
+}
+
+static MemTxResult td_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                                 unsigned size, MemTxAttrs attrs)
+{
+    VtdpTestdevState *s = opaque;
+
+    if (td_mmio_reentrant(s, addr)) {
+        return MEMTX_ACCESS_ERROR;
+    }
+    if ((size != 4 && size != 8) || (addr & (size - 1))) {
+        return MEMTX_OK;
     }
     td_write32(s, addr, val);
     if (size == 8) {
         td_write32(s, addr + 4, val >> 32);
     }
+    return MEMTX_OK;
 }
 
 static const MemoryRegionOps td_mmio_ops = {
-    .read = td_mmio_read,
-    .write = td_mmio_write,
+    .read_with_attrs = td_mmio_read,
+    .write_with_attrs = td_mmio_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = {
         .min_access_size = 1,
@@ -649,19 +840,74 @@ static const MemoryRegionOps td_mmio_ops = {
     },
 };
 
+/*
+ * A stopped VM (stop, the end of a migration, savevm) sees no DMA: the
+ * descriptors in progress complete, no new one starts until the VM runs
+ * again (td_queue_may_start() checks the run state).
+ */
 static void td_vm_state_change(void *opaque, bool running, RunState state)
 {
     VtdpTestdevState *s = opaque;
 
-    if (running && td_any_runnable(s)) {
-        qemu_bh_schedule(s->bh);
+    if (running) {
+        for (uint32_t i = 0; i < s->nqueues; i++) {
+            td_kick(&s->q[i]);
+        }
+    } else {
+        td_quiesce_begin(s, 0, s->nqueues);
+        td_quiesce_end(s, 0, s->nqueues);
     }
+}
+
+static void td_start_workers(VtdpTestdevState *s)
+{
+    qemu_cond_init(&s->idle);
+    for (uint32_t i = 0; i < s->nqueues; i++) {
+        VtdpTdQueue *q = &s->q[i];
+        g_autofree char *name = g_strdup_printf("vtdp-td-q%u", i);
+
+        q->s = s;
+        q->index = i;
+        q->bounce = g_malloc(2 * TD_BOUNCE_SIZE);
+        qemu_cond_init(&q->wake);
+        qemu_thread_create(&q->thread, name, td_worker, q,
+                           QEMU_THREAD_JOINABLE);
+    }
+}
+
+/* Let the descriptors in progress complete, then end the workers. */
+static void td_stop_workers(VtdpTestdevState *s)
+{
+    bool running;
+
+    td_quiesce_begin(s, 0, s->nqueues);
+    for (uint32_t i = 0; i < s->nqueues; i++) {
+        s->q[i].exit = true;
+        qemu_cond_signal(&s->q[i].wake);
+    }
+    do {
+        running = false;
+        for (uint32_t i = 0; i < s->nqueues; i++) {
+            running |= !s->q[i].exited;
+        }
+        if (running) {
+            qemu_cond_wait_bql(&s->idle);
+        }
+    } while (running);
+    for (uint32_t i = 0; i < s->nqueues; i++) {
+        VtdpTdQueue *q = &s->q[i];
+
+        qemu_thread_join(&q->thread);
+        qemu_cond_destroy(&q->wake);
+        g_free(q->bounce);
+        q->bounce = NULL;
+    }
+    qemu_cond_destroy(&s->idle);
 }
 
 static void td_realize(PCIDevice *pdev, Error **errp)
 {
     VtdpTestdevState *s = VTDP_TESTDEV(pdev);
-    DeviceState *dev = DEVICE(pdev);
 
     if (s->nqueues < 1 || s->nqueues > VTDP_TD_MAX_QUEUES) {
         error_setg(errp, "queues must be 1..%d", VTDP_TD_MAX_QUEUES);
@@ -706,7 +952,7 @@ static void td_realize(PCIDevice *pdev, Error **errp)
         msix_vector_use(pdev, i);
     }
 
-    s->bh = qemu_bh_new_guarded(td_bh, s, &dev->mem_reentrancy_guard);
+    td_start_workers(s);
     s->vmstate_change = qemu_add_vm_change_state_handler(td_vm_state_change,
                                                          s);
 }
@@ -716,7 +962,7 @@ static void td_exit(PCIDevice *pdev)
     VtdpTestdevState *s = VTDP_TESTDEV(pdev);
 
     qemu_del_vm_change_state_handler(s->vmstate_change);
-    qemu_bh_delete(s->bh);
+    td_stop_workers(s);
     msix_unuse_all_vectors(pdev);
     msix_uninit_exclusive_bar(pdev);
     pcie_cap_exit(pdev);
@@ -727,11 +973,23 @@ static void td_reset(DeviceState *dev)
 {
     VtdpTestdevState *s = VTDP_TESTDEV(dev);
 
+    td_quiesce_begin(s, 0, s->nqueues);
     td_reset_queues(s);
-    memset(s->q, 0, sizeof(s->q));
+    for (uint32_t i = 0; i < VTDP_TD_MAX_QUEUES; i++) {
+        VtdpTdQueue *q = &s->q[i];
+
+        q->ring_base = 0;
+        q->ring_size = 0;
+        q->ctrl = 0;
+        q->pasid = 0;
+        q->pasid_as = NULL;
+    }
+    s->rr_next = 0;
     s->stat_desc = 0;
     s->stat_bytes = 0;
     s->stat_faults = 0;
+    s->peak_active = s->active;
+    td_quiesce_end(s, 0, s->nqueues);
     if (s->pasid_bits) {
         /* PCI config reset leaves extended capabilities alone. */
         pci_set_word(PCI_DEVICE(dev)->config + TD_PASID_CAP_OFFSET +
@@ -756,10 +1014,22 @@ static int td_post_load(void *opaque, int version_id)
         q->pasid &= ((1u << s->pasid_bits) - 1);
         td_queue_bind_pasid(s, q);
     }
-    s->rr_next %= s->nqueues;
-    if (td_any_runnable(s)) {
-        qemu_bh_schedule(s->bh);
+    s->rr_next = 0;
+    for (uint32_t i = 0; i < s->nqueues; i++) {
+        /* Nothing runs while a VM loads; should it, it ends without trace. */
+        s->q[i].gen++;
+        td_kick(&s->q[i]);
     }
+    return 0;
+}
+
+/* No descriptor in flight in the stream: in progress ones complete first. */
+static int td_pre_save(void *opaque)
+{
+    VtdpTestdevState *s = opaque;
+
+    td_quiesce_begin(s, 0, s->nqueues);
+    td_quiesce_end(s, 0, s->nqueues);
     return 0;
 }
 
@@ -784,6 +1054,7 @@ static const VMStateDescription vmstate_td = {
     .name = TYPE_VTDP_TESTDEV,
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = td_pre_save,
     .post_load = td_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, VtdpTestdevState),
@@ -835,6 +1106,9 @@ static void td_instance_init(Object *obj)
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "faults", &s->stat_faults,
                                    OBJ_PROP_FLAG_READ);
+    /* Host-side, not migrated: queues that ran descriptors at once. */
+    object_property_add_uint32_ptr(obj, "peak-active-queues",
+                                   &s->peak_active, OBJ_PROP_FLAG_READ);
 }
 
 static const TypeInfo td_info = {

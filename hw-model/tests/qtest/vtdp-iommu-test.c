@@ -263,8 +263,8 @@ static uint32_t td_write_imm(VtdpTest *t, QPCIDevice *td, QPCIBar bar,
     qtest_memset(t->qts, T_RING + VTDP_TD_DESC_SIZE, 0, VTDP_TD_DESC_SIZE);
 
     qpci_io_writel(td, bar, VTDP_TD_QREG(0, VTDP_TD_QTAIL), 1);
-    /* The device runs descriptors in a bottom half: poll, bounded. */
-    for (i = 0; i < 2000; i++) {
+    /* The device runs descriptors in its queue threads: poll, bounded. */
+    for (i = 0; i < 20000; i++) {
         st = qpci_io_readl(td, bar, VTDP_TD_QREG(0, VTDP_TD_QSTATUS));
         if (st & VTDP_TD_QSTATUS_HALTED ||
             qpci_io_readl(td, bar, VTDP_TD_QREG(0, VTDP_TD_QHEAD)) == 1) {
@@ -440,6 +440,14 @@ static void test_dma_fault_and_passthrough(void)
     g_assert_cmphex(VTDP_FRCD_HI_FR(hi), ==, VTDP_FR_SM_ROOT_NOT_PRESENT);
     g_assert_true(hi & VTDP_FRCD_HI_T1);            /* a read */
     g_assert_cmphex(lo & VTDP_FRCD_LO_FI_MASK, ==, T_RING);
+    /*
+     * The fault happened in the testdev's queue thread, without the BQL:
+     * the IOMMU sends the interrupt from a bottom half, shortly after.
+     */
+    for (int n = 0; n < 20000 && qtest_readl(t.qts, T_MSI) != T_MSI_DATA;
+         n++) {
+        g_usleep(1000);
+    }
     g_assert_cmphex(qtest_readl(t.qts, T_MSI), ==, T_MSI_DATA);
     g_assert_cmphex(qtest_readq(t.qts, T_DST), ==, 0x1122334455667788ULL);
 
@@ -764,7 +772,7 @@ static TdResult td_imm(Env *e, unsigned int q, uint32_t qctrl, uint32_t pasid,
     stq_le_p(&desc[24], val);
     qtest_memwrite(e->t.qts, ring, desc, sizeof(desc));
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QTAIL), 1);
-    for (i = 0; i < 2000; i++) {
+    for (i = 0; i < 20000; i++) {
         r.qstatus = qpci_io_readl(td, e->tdbar,
                                   VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
         if ((r.qstatus & VTDP_TD_QSTATUS_RING_FAULT) ||
@@ -1956,7 +1964,7 @@ static void test_migration(void)
     qtest_memwrite(d.t.qts, T_QRING(7) + VTDP_TD_DESC_SIZE, desc,
                    sizeof(desc));
     qpci_io_writel(d.td, d.tdbar, VTDP_TD_QREG(7, VTDP_TD_QTAIL), 0);
-    for (i = 0; i < 2000 && qpci_io_readl(d.td, d.tdbar,
+    for (i = 0; i < 20000 && qpci_io_readl(d.td, d.tdbar,
                                           VTDP_TD_QREG(7, VTDP_TD_QHEAD));
          i++) {
         g_usleep(1000);

@@ -3,6 +3,10 @@
  * qtest for vtdp-testdev without an IOMMU: the descriptor ring and the
  * buffers live at fixed guest-physical addresses in RAM (no guest code
  * runs under qtest, so nothing else uses them).
+ *
+ * Queues run in their own threads, concurrently with the test: every wait
+ * for the device is bounded by time (TD_WAIT_US), never by a number of
+ * polls, and holds under load.
  */
 
 #include "qemu/osdep.h"
@@ -21,6 +25,8 @@
 #define RAM_END         0x8000000ULL    /* -m 128M */
 #define BAD_GPA         0xfff0000000000000ULL
 #define RING_ENTRIES    16
+#define TD_ID           "td0"
+#define TD_WAIT_US      (120 * G_USEC_PER_SEC)
 
 typedef struct TD {
     QTestState *qts;
@@ -60,8 +66,10 @@ static void wr(TD *t, uint32_t off, uint32_t v)
     qpci_io_writel(t->dev, t->bar, off, v);
 }
 
+/* (Re)start queue @q on a fresh ring of @entries. */
 static void td_queue_setup(TD *t, uint32_t q, uint32_t entries, uint32_t ctrl)
 {
+    wr(t, VTDP_TD_QREG(q, VTDP_TD_QCTRL), 0);
     qpci_io_writeq(t->dev, t->bar, VTDP_TD_QREG(q, VTDP_TD_QRING_BASE),
                    ring_gpa(q));
     wr(t, VTDP_TD_QREG(q, VTDP_TD_QRING_SIZE), entries);
@@ -70,13 +78,16 @@ static void td_queue_setup(TD *t, uint32_t q, uint32_t entries, uint32_t ctrl)
     t->size[q] = entries;
 }
 
-/* q35 with one vtdp-testdev (@props: extra device properties) + @extra. */
+/*
+ * q35 with one vtdp-testdev (@props: extra device properties) + @extra;
+ * no queue is touched (an incoming migration brings them).
+ */
 static TD *td_start_args(const char *props, const char *extra)
 {
     TD *t = g_new0(TD, 1);
 
     t->qts = qtest_initf("-M q35 -m 128M -nodefaults "
-                         "-device vtdp-testdev,addr=04.0%s%s %s",
+                         "-device vtdp-testdev,id=" TD_ID ",addr=04.0%s%s %s",
                          props ? "," : "", props ? props : "",
                          extra ? extra : "");
     t->bus = qpci_new_pc(t->qts, NULL);
@@ -84,13 +95,16 @@ static TD *td_start_args(const char *props, const char *extra)
     g_assert(t->dev);
     qpci_device_enable(t->dev);
     t->bar = qpci_iomap(t->dev, VTDP_TESTDEV_REG_BAR, NULL);
-    td_queue_setup(t, 0, RING_ENTRIES, 0);
     return t;
 }
 
+/* The default device with queue 0 on a ring of RING_ENTRIES. */
 static TD *td_start(void)
 {
-    return td_start_args(NULL, NULL);
+    TD *t = td_start_args(NULL, NULL);
+
+    td_queue_setup(t, 0, RING_ENTRIES, 0);
+    return t;
 }
 
 static void td_stop(TD *t)
@@ -119,14 +133,63 @@ static uint64_t td_put(TD *t, uint32_t q, const Desc *d)
     return a;
 }
 
+static gint64 td_deadline(void)
+{
+    return g_get_monotonic_time() + TD_WAIT_US;
+}
+
+static bool td_before(gint64 deadline)
+{
+    return g_get_monotonic_time() < deadline;
+}
+
 static void td_wait_head(TD *t, uint32_t q, uint32_t head)
 {
-    for (int i = 0; i < 100000; i++) {
-        if (rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == head) {
-            return;
-        }
+    gint64 end = td_deadline();
+
+    while (rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) != head && td_before(end)) {
+        ;
     }
     g_assert_cmpuint(rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)), ==, head);
+}
+
+static uint64_t td_stat_desc(TD *t)
+{
+    return qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC);
+}
+
+/* Wait until STAT_DESC reached @n; return it. */
+static uint64_t td_wait_stat_desc(TD *t, uint64_t n)
+{
+    gint64 end = td_deadline();
+
+    while (td_stat_desc(t) < n && td_before(end)) {
+        ;
+    }
+    if (td_stat_desc(t) < n) {
+        for (uint32_t q = 0; q < 8; q++) {
+            g_test_message("q%u: QCTRL %#x QSTATUS %#x QHEAD %u QTAIL %u", q,
+                           rd(t, VTDP_TD_QREG(q, VTDP_TD_QCTRL)),
+                           rd(t, VTDP_TD_QREG(q, VTDP_TD_QSTATUS)),
+                           rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)),
+                           rd(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL)));
+        }
+    }
+    g_assert_cmpuint(td_stat_desc(t), >=, n);
+    return td_stat_desc(t);
+}
+
+static uint64_t td_qom_uint(TD *t, const char *prop)
+{
+    QDict *rsp = qtest_qmp(t->qts, "{ 'execute': 'qom-get', 'arguments': "
+                           "{ 'path': '/machine/peripheral/" TD_ID "', "
+                           "'property': %s } }", prop);
+    uint64_t v;
+
+    g_assert(qdict_haskey(rsp, "return"));
+    v = qdict_get_int(rsp, "return");
+    qobject_unref(rsp);
+    return v;
 }
 
 static Compl td_read_compl(TD *t, uint64_t a)
@@ -405,8 +468,9 @@ static void test_halt_on_error(void)
     wr(t, VTDP_TD_QREG(3, VTDP_TD_QRING_SIZE), 4);
     wr(t, VTDP_TD_QREG(3, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
     wr(t, VTDP_TD_QREG(3, VTDP_TD_QTAIL), 1);
-    for (int i = 0; i < 1000 && !rd(t, VTDP_TD_QREG(3, VTDP_TD_QSTATUS)); i++) {
-        /* wait for the BH */
+    for (gint64 end = td_deadline();
+         !rd(t, VTDP_TD_QREG(3, VTDP_TD_QSTATUS)) && td_before(end);) {
+        /* wait for the worker */
     }
     g_assert_cmphex(rd(t, VTDP_TD_QREG(3, VTDP_TD_QSTATUS)), ==,
                     VTDP_TD_QSTATUS_HALTED | VTDP_TD_QSTATUS_RING_FAULT);
@@ -458,28 +522,26 @@ static void test_wrap(void)
 
 static void test_reset_midqueue(void)
 {
+    /* 255 x 4 MiB fills: far more than run before the reset arrives */
+    const uint32_t n = 255;
     TD *t = td_start();
     uint64_t done;
 
-    /* 15 x 4 MiB fills: one per BH run (4 MiB budget) */
-    for (int i = 0; i < RING_ENTRIES - 1; i++) {
+    td_queue_setup(t, 0, n + 1, 0);
+    for (uint32_t i = 0; i < n; i++) {
         Desc d = { .opcode = VTDP_TD_OP_FILL, .len = 4 << 20,
-                   .dst = 0x1000000 + (i << 22), .pattern = i };
+                   .dst = 0x1000000 + ((i % 16) << 22), .pattern = i };
         td_put(t, 0, &d);
     }
     wr(t, VTDP_TD_QREG(0, VTDP_TD_QTAIL), t->tail[0]);
-    for (int i = 0; i < 100000; i++) {
-        if (qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC)) {
-            break;
-        }
-    }
+    td_wait_stat_desc(t, 1);
     wr(t, VTDP_TD_REG_CTRL, VTDP_TD_CTRL_RESET);
     g_assert_cmpuint(rd(t, VTDP_TD_QREG(0, VTDP_TD_QCTRL)), ==, 0);
     g_assert_cmpuint(rd(t, VTDP_TD_QREG(0, VTDP_TD_QHEAD)), ==, 0);
     g_assert_cmpuint(rd(t, VTDP_TD_QREG(0, VTDP_TD_QTAIL)), ==, 0);
     done = qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC);
     g_assert_cmpuint(done, >=, 1);
-    g_assert_cmpuint(done, <, RING_ENTRIES - 1);
+    g_assert_cmpuint(done, <, n);
     for (int i = 0; i < 100; i++) {
         g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC),
                          ==, done);
@@ -494,7 +556,7 @@ static void test_reset_midqueue(void)
     td_stop(t);
 }
 
-static void test_round_robin(void)
+static void test_multi_queue(void)
 {
     TD *t = td_start();
     int q;
@@ -585,11 +647,6 @@ static void test_ats(void)
     td_stop(t);
 }
 
-static uint64_t td_stat_desc(TD *t)
-{
-    return qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC);
-}
-
 /*
  * Migrate with descriptors in flight: every queue full of 4 MiB fills,
  * the VM stopped part way (a stopped VM sees no DMA), saved, loaded into a
@@ -603,7 +660,7 @@ static void test_migration_inflight(void)
                                             g_get_tmp_dir(), getpid());
     g_autofree char *uri = g_strdup_printf("file:%s", file);
     g_autofree char *incoming = g_strdup_printf("-incoming %s", uri);
-    const uint32_t per_q = RING_ENTRIES - 1;
+    const uint32_t per_q = 63;
     uint32_t nq;
     uint64_t total, done, head_sum;
     TD *t = td_start();
@@ -614,9 +671,7 @@ static void test_migration_inflight(void)
     total = (uint64_t)per_q * nq;
 
     for (uint32_t q = 0; q < nq; q++) {
-        if (q) {
-            td_queue_setup(t, q, RING_ENTRIES, 0);
-        }
+        td_queue_setup(t, q, per_q + 1, 0);
         for (uint32_t i = 0; i < per_q; i++) {
             Desc desc = { .opcode = VTDP_TD_OP_FILL, .len = 4 << 20,
                           .dst = 0x1000000 + ((i % 4) << 22),
@@ -627,9 +682,7 @@ static void test_migration_inflight(void)
     for (uint32_t q = 0; q < nq; q++) {
         wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), t->tail[q]);
     }
-    for (int i = 0; i < 100000 && !td_stat_desc(t); i++) {
-        ;
-    }
+    td_wait_stat_desc(t, 1);
     qtest_qmp_assert_success(t->qts, "{ 'execute': 'stop' }");
     done = td_stat_desc(t);
     g_assert_cmpuint(done, >=, 1);
@@ -648,10 +701,7 @@ static void test_migration_inflight(void)
     unlink(file);
     g_assert_cmpuint(td_stat_desc(d), ==, done);
     qtest_qmp_assert_success(d->qts, "{ 'execute': 'cont' }");
-    for (int i = 0; i < 200000 && td_stat_desc(d) < total; i++) {
-        ;
-    }
-    g_assert_cmpuint(td_stat_desc(d), ==, total);
+    g_assert_cmpuint(td_wait_stat_desc(d, total), ==, total);
     head_sum = 0;
     for (uint32_t q = 0; q < nq; q++) {
         head_sum += rd(d, VTDP_TD_QREG(q, VTDP_TD_QHEAD));
@@ -669,6 +719,190 @@ static void test_migration_inflight(void)
     td_stop(d);
 }
 
+/*
+ * Queues run in parallel: each of the 8 queues gets a chain of 1 MiB
+ * descriptors that only gives the expected results in ring order (fill,
+ * copy, compare equal, refill, compare different), and the device must
+ * have had at least two queues executing a descriptor at the same
+ * instant ("peak-active-queues").  A device that serves its queues from
+ * one thread never gets past 1.
+ */
+static void test_parallel_queues(void)
+{
+    const uint32_t nq = 8, chains = 3, len = 1 << 20;
+    const uint32_t per_q = chains * 5;
+    TD *t = td_start();
+    uint64_t peak;
+
+    for (uint32_t q = 0; q < nq; q++) {
+        uint64_t x = 0x1000000 + q * (2 << 20), y = x + len;
+        uint64_t p1 = 0x0101010101010101ULL * (q + 1);
+
+        td_queue_setup(t, q, 16, 0);
+        for (uint32_t c = 0; c < chains; c++) {
+            Desc d[5] = {
+                { .opcode = VTDP_TD_OP_FILL, .len = len, .dst = x,
+                  .pattern = p1 + c },
+                { .opcode = VTDP_TD_OP_COPY, .len = len, .src = x, .dst = y },
+                { .opcode = VTDP_TD_OP_COMPARE, .len = len, .src = x,
+                  .dst = y },
+                { .opcode = VTDP_TD_OP_FILL, .len = len, .dst = x,
+                  .pattern = ~(p1 + c) },
+                { .opcode = VTDP_TD_OP_COMPARE, .len = len, .src = x,
+                  .dst = y },
+            };
+
+            for (int i = 0; i < 5; i++) {
+                td_put(t, q, &d[i]);
+            }
+        }
+    }
+    for (uint32_t q = 0; q < nq; q++) {
+        wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), t->tail[q]);
+    }
+    for (uint32_t q = 0; q < nq; q++) {
+        td_wait_head(t, q, per_q);
+        for (uint32_t i = 0; i < per_q; i++) {
+            Compl c = td_read_compl(t, ring_gpa(q) + i * VTDP_TD_DESC_SIZE);
+
+            switch (i % 5) {
+            case 2:
+                g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+                g_assert_cmpuint(c.result, ==, len);
+                break;
+            case 4:
+                g_assert_cmphex(c.status, ==,
+                                VTDP_TD_ST_DONE | VTDP_TD_ST_MISMATCH);
+                g_assert_cmpuint(c.result, ==, 0);
+                break;
+            default:
+                g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+            }
+        }
+        g_assert_cmphex(qtest_readq(t->qts, 0x1000000 + q * (2 << 20) + len),
+                        ==, 0x0101010101010101ULL * (q + 1) + chains - 1);
+    }
+    g_assert_cmpuint(td_stat_desc(t), ==, nq * per_q);
+    g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_BYTES),
+                     ==, (uint64_t)nq * per_q * len);
+    peak = td_qom_uint(t, "peak-active-queues");
+    g_test_message("peak-active-queues %" PRIu64, peak);
+    g_assert_cmpuint(peak, >=, 2);
+    g_assert_cmpuint(peak, <=, nq);
+    td_stop(t);
+}
+
+/*
+ * Queue @q's completions: slots [0, n) done OK, the rest never touched.
+ * Returns n.
+ */
+static uint32_t td_check_done_prefix(TD *t, uint32_t q, uint32_t slots)
+{
+    uint32_t n = 0;
+
+    while (n < slots &&
+           qtest_readl(t->qts, ring_gpa(q) + n * VTDP_TD_DESC_SIZE + 40)) {
+        g_assert_cmphex(qtest_readl(t->qts, ring_gpa(q) +
+                                    n * VTDP_TD_DESC_SIZE + 40),
+                        ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+        n++;
+    }
+    for (uint32_t i = n; i < slots; i++) {
+        g_assert_cmphex(qtest_readl(t->qts, ring_gpa(q) +
+                                    i * VTDP_TD_DESC_SIZE + 40), ==, 0);
+    }
+    return n;
+}
+
+/*
+ * Stop busy queues, again and again: all 8 queues loaded with 1 MiB
+ * fills, then, once they are under way, every queue disabled, or
+ * CTRL.RESET, or a system reset.  Each must return with no descriptor
+ * half done and no DMA after it: the completions are a prefix of each
+ * ring, they match the counters exactly, and nothing moves afterwards.
+ * The device works again after each round.
+ */
+static void test_quiesce_busy(void)
+{
+    const uint32_t nq = 8, per_q = 63, rounds = 9;
+    TD *t = td_start();
+    uint64_t base = 0;
+
+    for (uint32_t r = 0; r < rounds; r++) {
+        uint32_t how = r % 3;
+        uint32_t n[8];
+        uint64_t stat, done = 0;
+
+        for (uint32_t q = 0; q < nq; q++) {
+            td_queue_setup(t, q, per_q + 1, 0);
+            for (uint32_t i = 0; i < per_q; i++) {
+                Desc d = { .opcode = VTDP_TD_OP_FILL, .len = 1 << 20,
+                           .dst = 0x1000000 + q * (8 << 20) +
+                                  (i % 8) * (1 << 20),
+                           .pattern = r * 1000 + q * 100 + i };
+                td_put(t, q, &d);
+            }
+        }
+        for (uint32_t q = 0; q < nq; q++) {
+            wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), t->tail[q]);
+        }
+        td_wait_stat_desc(t, base + nq);
+
+        if (how == 0) {
+            for (uint32_t q = 0; q < nq; q++) {
+                wr(t, VTDP_TD_QREG(q, VTDP_TD_QCTRL), 0);
+                g_assert_cmphex(rd(t, VTDP_TD_QREG(q, VTDP_TD_QSTATUS)),
+                                ==, 0);
+                g_assert_cmpuint(rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)), ==, 0);
+                g_assert_cmpuint(rd(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL)), ==, 0);
+            }
+        } else if (how == 1) {
+            wr(t, VTDP_TD_REG_CTRL, VTDP_TD_CTRL_RESET);
+        } else {
+            qtest_qmp_assert_success(t->qts,
+                                     "{ 'execute': 'system_reset' }");
+            qtest_qmp_eventwait(t->qts, "RESET");
+            /* the reset cleared the command register and the BARs */
+            qpci_device_enable(t->dev);
+            t->bar = qpci_iomap(t->dev, VTDP_TESTDEV_REG_BAR, NULL);
+        }
+
+        stat = td_stat_desc(t);
+        for (uint32_t q = 0; q < nq; q++) {
+            uint64_t c = qpci_io_readq(t->dev, t->bar,
+                                       VTDP_TD_QREG(q, VTDP_TD_QCOMPLETED));
+
+            n[q] = td_check_done_prefix(t, q, per_q);
+            g_assert_cmpuint(rd(t, VTDP_TD_QREG(q, VTDP_TD_QCTRL)), ==, 0);
+            /* disabling keeps QCOMPLETED; CTRL.RESET and reset clear it */
+            g_assert_cmpuint(c, ==, how == 0 ? n[q] : 0);
+            done += n[q];
+        }
+        g_assert_cmpuint(done, >=, nq);
+        g_assert_cmpuint(done, <, (uint64_t)nq * per_q);
+        /* the global counter: kept by CTRL.RESET, cleared by a reset */
+        g_assert_cmpuint(stat, ==, how == 2 ? 0 : base + done);
+
+        /* nothing moves any more */
+        g_usleep(20 * 1000);
+        g_assert_cmpuint(td_stat_desc(t), ==, stat);
+        for (uint32_t q = 0; q < nq; q++) {
+            g_assert_cmpuint(td_check_done_prefix(t, q, per_q), ==, n[q]);
+        }
+        base = stat;
+    }
+
+    /* and the device works */
+    td_queue_setup(t, 0, RING_ENTRIES, 0);
+    {
+        Desc d = { .opcode = VTDP_TD_OP_NOP };
+        g_assert_cmphex(td_run(t, &d).status, ==,
+                        VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    }
+    g_assert_cmpuint(td_stat_desc(t), ==, base + 1);
+    td_stop(t);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -684,7 +918,9 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-testdev/bad-config", test_bad_config);
     qtest_add_func("/vtdp-testdev/wrap", test_wrap);
     qtest_add_func("/vtdp-testdev/reset-midqueue", test_reset_midqueue);
-    qtest_add_func("/vtdp-testdev/round-robin", test_round_robin);
+    qtest_add_func("/vtdp-testdev/multi-queue", test_multi_queue);
+    qtest_add_func("/vtdp-testdev/parallel-queues", test_parallel_queues);
+    qtest_add_func("/vtdp-testdev/quiesce-busy", test_quiesce_busy);
     qtest_add_func("/vtdp-testdev/msix", test_msix);
     qtest_add_func("/vtdp-testdev/ats", test_ats);
     qtest_add_func("/vtdp-testdev/migration-inflight",

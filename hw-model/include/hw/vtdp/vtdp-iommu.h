@@ -64,6 +64,10 @@ struct VTDPIOMMUState {
         uint64_t addr;
     } last_fault;
 
+    /* Vectors raised without the BQL, notified by @irq_bh (BIT(vector)) */
+    QEMUBH *irq_bh;
+    uint32_t irq_pending;
+
     PCIBus *bus;                    /* the bus we translate for */
     GHashTable *as_by_devfn;        /* (bus, devfn, pasid) -> address space */
     uint32_t pasid_spaces;          /* PASID-tagged entries in as_by_devfn */

@@ -6,6 +6,10 @@
  * Read-only QOM properties (qom-get, and the monitor's query-vtdp):
  *   "descriptors", "bytes", "faults"  uint64 counters since reset
  *   "queues"                          the number of descriptor queues
+ *   "peak-active-queues"              uint32, the most queues that executed
+ *                                     a descriptor at the same instant
+ *                                     since reset (each queue has its own
+ *                                     worker thread)
  */
 #ifndef HW_VTDP_VTDP_TESTDEV_H
 #define HW_VTDP_VTDP_TESTDEV_H

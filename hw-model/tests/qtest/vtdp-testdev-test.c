@@ -815,16 +815,19 @@ static uint32_t td_check_done_prefix(TD *t, uint32_t q, uint32_t slots)
 }
 
 /*
- * Stop busy queues, again and again: all 8 queues loaded with 1 MiB
- * fills, then, once they are under way, every queue disabled, or
- * CTRL.RESET, or a system reset.  Each must return with no descriptor
- * half done and no DMA after it: the completions are a prefix of each
- * ring, they match the counters exactly, and nothing moves afterwards.
- * The device works again after each round.
+ * Stop busy queues, again and again: all 8 queues loaded with 16 MiB
+ * fills of one region, then, once they are under way, every queue
+ * disabled, or CTRL.RESET, or a system reset.  Each must return with no
+ * descriptor half done and no DMA after it: the completions are a prefix
+ * of each ring, they match the counters exactly, and nothing moves
+ * afterwards, neither completions nor counters nor a marker written over
+ * the region (byte 7 of every page: the fills write 0 there).  The device
+ * works again after each round.
  */
 static void test_quiesce_busy(void)
 {
-    const uint32_t nq = 8, per_q = 63, rounds = 9;
+    const uint32_t nq = 8, per_q = 63, rounds = 9, len = VTDP_TD_MAX_LEN;
+    const uint64_t region = 0x1000000;
     TD *t = td_start();
     uint64_t base = 0;
 
@@ -836,9 +839,8 @@ static void test_quiesce_busy(void)
         for (uint32_t q = 0; q < nq; q++) {
             td_queue_setup(t, q, per_q + 1, 0);
             for (uint32_t i = 0; i < per_q; i++) {
-                Desc d = { .opcode = VTDP_TD_OP_FILL, .len = 1 << 20,
-                           .dst = 0x1000000 + q * (8 << 20) +
-                                  (i % 8) * (1 << 20),
+                Desc d = { .opcode = VTDP_TD_OP_FILL, .len = len,
+                           .dst = region,
                            .pattern = r * 1000 + q * 100 + i };
                 td_put(t, q, &d);
             }
@@ -867,6 +869,7 @@ static void test_quiesce_busy(void)
             t->bar = qpci_iomap(t->dev, VTDP_TESTDEV_REG_BAR, NULL);
         }
 
+        qtest_memset(t->qts, region, 0x5a, len);
         stat = td_stat_desc(t);
         for (uint32_t q = 0; q < nq; q++) {
             uint64_t c = qpci_io_readq(t->dev, t->bar,
@@ -884,8 +887,11 @@ static void test_quiesce_busy(void)
         g_assert_cmpuint(stat, ==, how == 2 ? 0 : base + done);
 
         /* nothing moves any more */
-        g_usleep(20 * 1000);
+        g_usleep(50 * 1000);
         g_assert_cmpuint(td_stat_desc(t), ==, stat);
+        for (uint64_t a = region + 7; a < region + len; a += 4096) {
+            g_assert_cmphex(qtest_readb(t->qts, a), ==, 0x5a);
+        }
         for (uint32_t q = 0; q < nq; q++) {
             g_assert_cmpuint(td_check_done_prefix(t, q, per_q), ==, n[q]);
         }

@@ -58,6 +58,25 @@ enum {
     VTDP_IOMMU_NUM_IDX,
 };
 
+/*
+ * The last fault of the requests translated on this thread (see
+ * VTDPIOMMUState.fault_gen): QEMU splits a failing access into small ones,
+ * each translated again on the same thread, and the rest of a faulted
+ * access must neither be recorded again nor succeed.  Per thread, so that
+ * requests of other threads (another queue of the endpoint, a vCPU)
+ * translated meanwhile cannot break up one access.
+ */
+typedef struct VTDPLastFault {
+    VTDPIOMMUState *s;              /* NULL: none */
+    uint64_t gen;                   /* s->fault_gen when it was recorded */
+    uint16_t sid;
+    uint32_t pasid;
+    bool write;
+    uint64_t addr;
+} VTDPLastFault;
+
+static __thread VTDPLastFault vtdp_last_fault;
+
 typedef struct VTDPASKey {
     PCIBus *bus;
     uint8_t devfn;
@@ -265,6 +284,23 @@ static uint64_t vtdp_iommu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     return val;
 }
 
+/*
+ * Whether a register write can change how a request translates, so that
+ * the rest of a faulted access must be translated afresh.  Handling the
+ * fault (fault status, event control, fault recording registers) cannot,
+ * and a driver does that while the faulted access may still be going on
+ * in a device thread.
+ */
+static bool vtdp_iommu_write_forgets_faults(VTDPIOMMUState *s, hwaddr addr)
+{
+    hwaddr fro = VTDP_CAP_FRO(s->core.cap);
+
+    if (addr >= VTDP_REG_FSTS && addr < VTDP_REG_FEUADDR + 4) {
+        return false;
+    }
+    return addr < fro || addr >= fro + (hwaddr)s->nfr * VTDP_FRCD_SIZE;
+}
+
 static void vtdp_iommu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
                                   unsigned size)
 {
@@ -272,7 +308,9 @@ static void vtdp_iommu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
 
     trace_vtdp_iommu_reg_write(addr, size, val);
     if (vtdp_iommu_enter(s)) {
-        s->last_fault.valid = false;
+        if (vtdp_iommu_write_forgets_faults(s, addr)) {
+            s->fault_gen++;
+        }
         vtdp_core_mmio_write(&s->core, addr, val, size);
         vtdp_iommu_leave(s);
     }
@@ -348,6 +386,7 @@ static IOMMUTLBEntry vtdp_iommu_translate(IOMMUMemoryRegion *iommu,
 {
     VTDPAddressSpace *vas = container_of(iommu, VTDPAddressSpace, iommu);
     VTDPIOMMUState *s = vas->s;
+    VTDPLastFault *lf = &vtdp_last_fault;
     /* Bus numbers are assigned after realize: compute the SID now. */
     uint16_t sid = PCI_BUILD_BDF(pci_bus_num(vas->bus), vas->devfn);
     IOMMUTLBEntry entry = {
@@ -387,13 +426,12 @@ static IOMMUTLBEntry vtdp_iommu_translate(IOMMUMemoryRegion *iommu,
         return entry;
     }
 
-    if (s->last_fault.valid && s->last_fault.sid == sid &&
-        s->last_fault.pasid == vas->pasid &&
-        s->last_fault.write == req.write &&
-        addr > s->last_fault.addr &&
-        (addr >> VTDP_PAGE_SHIFT) == (s->last_fault.addr >> VTDP_PAGE_SHIFT)) {
-        /* The rest of a request that already faulted (see last_fault) */
-        s->last_fault.addr = addr;
+    if (lf->s == s && lf->gen == s->fault_gen && lf->sid == sid &&
+        lf->pasid == vas->pasid && lf->write == req.write &&
+        addr > lf->addr &&
+        (addr >> VTDP_PAGE_SHIFT) == (lf->addr >> VTDP_PAGE_SHIFT)) {
+        /* The rest of an access that already faulted (VTDPLastFault) */
+        lf->addr = addr;
         vtdp_iommu_leave(s);
         trace_vtdp_iommu_fault_coalesced(sid, addr, req.write);
         return entry;
@@ -401,13 +439,16 @@ static IOMMUTLBEntry vtdp_iommu_translate(IOMMUMemoryRegion *iommu,
 
     fr = vtdp_core_translate(&s->core, &req, &t);
     if (fr) {
-        s->last_fault.valid = true;
-        s->last_fault.sid = sid;
-        s->last_fault.pasid = vas->pasid;
-        s->last_fault.write = req.write;
-        s->last_fault.addr = addr;
-    } else {
-        s->last_fault.valid = false;
+        *lf = (VTDPLastFault) {
+            .s = s,
+            .gen = s->fault_gen,
+            .sid = sid,
+            .pasid = vas->pasid,
+            .write = req.write,
+            .addr = addr,
+        };
+    } else if (lf->s == s) {
+        lf->s = NULL;
     }
     vtdp_iommu_leave(s);
 
@@ -702,7 +743,7 @@ static void vtdp_iommu_reset(DeviceState *dev)
 
     qatomic_set(&s->irq_pending, 0);
     if (vtdp_iommu_enter(s)) {
-        s->last_fault.valid = false;
+        s->fault_gen++;
         vtdp_core_reset(&s->core);
         vtdp_iommu_leave(s);
     }
@@ -729,7 +770,7 @@ static int vtdp_iommu_post_load(void *opaque, int version_id)
     VTDPIOMMUState *s = opaque;
 
     if (vtdp_iommu_enter(s)) {
-        s->last_fault.valid = false;
+        s->fault_gen++;
         vtdp_core_post_load(&s->core);
         vtdp_iommu_leave(s);
     }

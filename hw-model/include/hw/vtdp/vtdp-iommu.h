@@ -50,19 +50,16 @@ struct VTDPIOMMUState {
 
     /*
      * QEMU splits a failing DMA access into 4-byte accesses, each
-     * translated again; without this one request to an unmapped page
-     * would record up to 1024 faults.  The last fault is remembered and
-     * a translation continuing it (same requester, direction and page,
-     * higher address) fails without being recorded again.  Any successful
-     * translation, register write or reset forgets it.
+     * translated again on the same thread; without this one request to an
+     * unmapped page would record up to 1024 faults.  The last fault of
+     * each thread is remembered (VTDPLastFault in vtdp-iommu.c) and a
+     * translation continuing it (same requester, direction and page,
+     * higher address) fails without being recorded again.  A successful
+     * translation on that thread forgets it; a register write that can
+     * change translations (not the fault status and recording registers),
+     * a reset or a migration forget every thread's by advancing this.
      */
-    struct {
-        bool valid;
-        uint16_t sid;
-        uint32_t pasid;
-        bool write;
-        uint64_t addr;
-    } last_fault;
+    uint64_t fault_gen;
 
     /* Vectors raised without the BQL, notified by @irq_bh (BIT(vector)) */
     QEMUBH *irq_bh;

@@ -720,17 +720,21 @@ static void test_migration_inflight(void)
 }
 
 /*
- * Queues run in parallel: each of the 8 queues gets a chain of 1 MiB
- * descriptors that only gives the expected results in ring order (fill,
- * copy, compare equal, refill, compare different), and the device must
- * have had at least two queues executing a descriptor at the same
- * instant ("peak-active-queues").  A device that serves its queues from
- * one thread never gets past 1.
+ * Queues run in parallel: each of the 8 queues gets chains of a 16 MiB
+ * fill of a shared scratch region (long enough that the host scheduler
+ * preempts a worker in the middle of it, so that queues overlap even when
+ * the host gives QEMU one CPU at a time) and 1 MiB descriptors that only
+ * give the expected results in ring order (fill, copy, compare equal,
+ * refill, compare different).  The device must have had at least two
+ * queues executing a descriptor at the same instant
+ * ("peak-active-queues").  A device that serves its queues from one
+ * thread never gets past 1.
  */
 static void test_parallel_queues(void)
 {
     const uint32_t nq = 8, chains = 3, len = 1 << 20;
-    const uint32_t per_q = chains * 5;
+    const uint32_t per_q = chains * 6;
+    const uint64_t scratch = 0x3000000;
     TD *t = td_start();
     uint64_t peak;
 
@@ -738,9 +742,11 @@ static void test_parallel_queues(void)
         uint64_t x = 0x1000000 + q * (2 << 20), y = x + len;
         uint64_t p1 = 0x0101010101010101ULL * (q + 1);
 
-        td_queue_setup(t, q, 16, 0);
+        td_queue_setup(t, q, 32, 0);
         for (uint32_t c = 0; c < chains; c++) {
-            Desc d[5] = {
+            Desc d[6] = {
+                { .opcode = VTDP_TD_OP_FILL, .len = VTDP_TD_MAX_LEN,
+                  .dst = scratch, .pattern = q },
                 { .opcode = VTDP_TD_OP_FILL, .len = len, .dst = x,
                   .pattern = p1 + c },
                 { .opcode = VTDP_TD_OP_COPY, .len = len, .src = x, .dst = y },
@@ -752,25 +758,33 @@ static void test_parallel_queues(void)
                   .dst = y },
             };
 
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 6; i++) {
                 td_put(t, q, &d[i]);
             }
         }
     }
+    /*
+     * Ring every doorbell while the VM is stopped, so that all queues get
+     * their work at the same instant (cont), however the host schedules
+     * this test between doorbells.
+     */
+    qtest_qmp_assert_success(t->qts, "{ 'execute': 'stop' }");
     for (uint32_t q = 0; q < nq; q++) {
         wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), t->tail[q]);
     }
+    g_assert_cmpuint(td_stat_desc(t), ==, 0);
+    qtest_qmp_assert_success(t->qts, "{ 'execute': 'cont' }");
     for (uint32_t q = 0; q < nq; q++) {
         td_wait_head(t, q, per_q);
         for (uint32_t i = 0; i < per_q; i++) {
             Compl c = td_read_compl(t, ring_gpa(q) + i * VTDP_TD_DESC_SIZE);
 
-            switch (i % 5) {
-            case 2:
+            switch (i % 6) {
+            case 3:
                 g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
                 g_assert_cmpuint(c.result, ==, len);
                 break;
-            case 4:
+            case 5:
                 g_assert_cmphex(c.status, ==,
                                 VTDP_TD_ST_DONE | VTDP_TD_ST_MISMATCH);
                 g_assert_cmpuint(c.result, ==, 0);
@@ -784,7 +798,7 @@ static void test_parallel_queues(void)
     }
     g_assert_cmpuint(td_stat_desc(t), ==, nq * per_q);
     g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_BYTES),
-                     ==, (uint64_t)nq * per_q * len);
+                     ==, (uint64_t)nq * chains * (VTDP_TD_MAX_LEN + 5 * len));
     peak = td_qom_uint(t, "peak-active-queues");
     g_test_message("peak-active-queues %" PRIu64, peak);
     g_assert_cmpuint(peak, >=, 2);
@@ -822,7 +836,7 @@ static uint32_t td_check_done_prefix(TD *t, uint32_t q, uint32_t slots)
  * of each ring, they match the counters exactly, and nothing moves
  * afterwards, neither completions nor counters nor a marker written over
  * the region (byte 7 of every page: the fills write 0 there).  The device
- * works again after each round.
+ * works again after each round, and QEMU quits with all queues busy.
  */
 static void test_quiesce_busy(void)
 {
@@ -906,6 +920,20 @@ static void test_quiesce_busy(void)
                         VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
     }
     g_assert_cmpuint(td_stat_desc(t), ==, base + 1);
+
+    /*
+     * QEMU quits cleanly with every queue busy (libqtest fails the test
+     * if it dies from a signal or exits with an error).
+     */
+    for (uint32_t q = 0; q < nq; q++) {
+        td_queue_setup(t, q, per_q + 1, 0);
+        for (uint32_t i = 0; i < per_q; i++) {
+            Desc d = { .opcode = VTDP_TD_OP_FILL, .len = len, .dst = region };
+            td_put(t, q, &d);
+        }
+        wr(t, VTDP_TD_QREG(q, VTDP_TD_QTAIL), t->tail[q]);
+    }
+    td_wait_stat_desc(t, base + 1 + nq);
     td_stop(t);
 }
 

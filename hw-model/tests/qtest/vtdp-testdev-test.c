@@ -168,7 +168,7 @@ static uint64_t td_wait_stat_desc(TD *t, uint64_t n)
     }
     if (td_stat_desc(t) < n) {
         for (uint32_t q = 0; q < 8; q++) {
-            g_test_message("q%u: QCTRL %#x QSTATUS %#x QHEAD %u QTAIL %u", q,
+            g_test_message("q%u: QCTRL 0x%x QSTATUS 0x%x QHEAD %u QTAIL %u", q,
                            rd(t, VTDP_TD_QREG(q, VTDP_TD_QCTRL)),
                            rd(t, VTDP_TD_QREG(q, VTDP_TD_QSTATUS)),
                            rd(t, VTDP_TD_QREG(q, VTDP_TD_QHEAD)),

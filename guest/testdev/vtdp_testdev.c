@@ -20,6 +20,7 @@
 
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
@@ -33,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
@@ -71,6 +73,14 @@ module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode, "auto (default: v3 when vtdp.ko offers it for the device, else dma-api), v3 or dma-api");
 
 static DEFINE_IDA(td_ida);
+
+/*
+ * Live user mappings and the user pages they pin, all devices together:
+ * read-only in debugfs vtdp_testdev/objects for leak checks
+ * (docs/hostile.md).  Pages left pinned on purpose stay counted.
+ */
+static atomic_long_t td_live_mappings, td_live_pinned_pages;
+static struct dentry *td_debugfs;
 
 struct td_queue {
 	struct td_dev *td;
@@ -529,6 +539,8 @@ static void td_mapping_release_pages(struct td_mapping *m)
 	/* The device may have written the pages: mark them dirty. */
 	unpin_user_pages_dirty_lock(m->pages, m->npages,
 				    m->perms & VTDP_TD_MAP_WRITE);
+	atomic_long_sub(m->npages, &td_live_pinned_pages);
+	atomic_long_dec(&td_live_mappings);
 	kvfree(m->pages);
 	kfree(m);
 }
@@ -673,6 +685,8 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		a.iova = la;
 		m->iova = la;
 		list_add_tail(&m->link, &td->mappings);
+		atomic_long_inc(&td_live_mappings);
+		atomic_long_add(npages, &td_live_pinned_pages);
 		m = NULL;
 	}
 	mutex_unlock(&td->lock);
@@ -851,6 +865,7 @@ static int td_close(struct inode *inode, struct file *file)
 					"close: UnmapLogicalRange(%#llx, %lu) -> %#x, pages stay pinned\n",
 					m->iova, m->npages, st);
 				list_del(&m->link);
+				atomic_long_dec(&td_live_mappings);
 				kvfree(m->pages);
 				kfree(m);
 			}
@@ -1091,7 +1106,40 @@ static struct pci_driver td_driver = {
 	.probe = td_probe,
 	.remove = td_remove,
 };
-module_pci_driver(td_driver);
+static int td_objects_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "mappings %ld\n", atomic_long_read(&td_live_mappings));
+	seq_printf(m, "pinned_pages %ld\n",
+		   atomic_long_read(&td_live_pinned_pages));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(td_objects);
+
+static int __init td_init(void)
+{
+	int ret;
+
+	td_debugfs = debugfs_create_dir(TD_DRV_NAME, NULL);
+	debugfs_create_file("objects", 0400, td_debugfs, NULL, &td_objects_fops);
+	ret = pci_register_driver(&td_driver);
+	if (ret)
+		debugfs_remove_recursive(td_debugfs);
+	return ret;
+}
+
+static void __exit td_exit(void)
+{
+	pci_unregister_driver(&td_driver);
+	debugfs_remove_recursive(td_debugfs);
+	/* open files pin the module and every mapping belongs to one */
+	if (atomic_long_read(&td_live_mappings) ||
+	    atomic_long_read(&td_live_pinned_pages))
+		pr_err(TD_DRV_NAME ": unload with %ld mappings, %ld pinned pages still counted live\n",
+		       atomic_long_read(&td_live_mappings),
+		       atomic_long_read(&td_live_pinned_pages));
+}
+module_init(td_init);
+module_exit(td_exit);
 
 MODULE_DESCRIPTION("vtdp DMA test endpoint driver (V3 interface client)");
 MODULE_LICENSE("GPL");

@@ -622,6 +622,35 @@ static int vtdp_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtdp_stats);
 
+struct vtdp_live vtdp_live;
+
+/* Module-wide, so it outlives the unit: objects may outlive a probe. */
+static const struct {
+	const char *name;
+	atomic_long_t *count;
+} vtdp_live_fields[] = {
+	{ "domains", &vtdp_live.domains },
+	{ "devices", &vtdp_live.devices },
+	{ "pasid_devices", &vtdp_live.pasid_devices },
+	{ "extents", &vtdp_live.extents },
+	{ "tokens", &vtdp_live.tokens },
+	{ "table_pages", &vtdp_live.table_pages },
+	{ "files", &vtdp_live.files },
+	{ "handles", &vtdp_live.handles },
+	{ "pinned_pages", &vtdp_live.pinned_pages },
+};
+
+static int vtdp_objects_show(struct seq_file *m, void *unused)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vtdp_live_fields); i++)
+		seq_printf(m, "%s %ld\n", vtdp_live_fields[i].name,
+			   atomic_long_read(vtdp_live_fields[i].count));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vtdp_objects);
+
 static int vtdp_selftest_show(struct seq_file *m, void *unused)
 {
 	return vtdp_v3_selftest(m);
@@ -936,6 +965,9 @@ static int __init vtdp_init(void)
 	vtdp_debugfs_root = debugfs_create_dir("vtdp", NULL);
 	if (IS_ERR(vtdp_debugfs_root))
 		vtdp_debugfs_root = NULL;
+	else
+		debugfs_create_file("objects", 0400, vtdp_debugfs_root, NULL,
+				    &vtdp_objects_fops);
 	ret = pci_register_driver(&vtdp_driver);
 	if (ret)
 		goto err_debugfs;
@@ -953,9 +985,19 @@ err_debugfs:
 
 static void __exit vtdp_exit(void)
 {
+	unsigned int i;
+	long n;
+
 	vtdp_uapi_exit();
 	pci_unregister_driver(&vtdp_driver);
 	debugfs_remove_recursive(vtdp_debugfs_root);
+	/* every object pins the module: anything left here is a leak */
+	for (i = 0; i < ARRAY_SIZE(vtdp_live_fields); i++) {
+		n = atomic_long_read(vtdp_live_fields[i].count);
+		if (n)
+			pr_err("vtdp: unload with %ld %s still counted live\n",
+			       n, vtdp_live_fields[i].name);
+	}
 }
 
 module_init(vtdp_init);

@@ -118,13 +118,18 @@ static struct vtdp_obj *vtdp_obj_new(enum vtdp_obj_kind kind)
 
 static int vtdp_obj_insert(struct vtdp_file *f, struct vtdp_obj *o)
 {
-	return xa_alloc(&f->objs, &o->handle, o, xa_limit_32b, GFP_KERNEL);
+	int ret = xa_alloc(&f->objs, &o->handle, o, xa_limit_32b, GFP_KERNEL);
+
+	if (!ret)
+		vtdp_live_add(handles, 1);
+	return ret;
 }
 
 static void vtdp_obj_remove(struct vtdp_file *f, struct vtdp_obj *o)
 {
 	xa_erase(&f->objs, o->handle);
 	kfree(o);
+	vtdp_live_add(handles, -1);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -368,6 +373,7 @@ static long vtdp_ioc_pin(struct vtdp_file *f, void __user *uarg)
 	ret = vtdp_obj_insert(f, o);
 	if (ret)
 		goto err_unpin;
+	vtdp_live_add(pinned_pages, n);
 	a.handle = o->handle;
 	/* the buffer stays with the file even if this copy fails */
 	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
@@ -1193,6 +1199,7 @@ static int vtdp_uapi_open(struct inode *inode, struct file *file)
 	init_rwsem(&f->rwsem);
 	xa_init_flags(&f->objs, XA_FLAGS_ALLOC1);
 	file->private_data = f;
+	vtdp_live_add(files, 1);
 	return 0;
 }
 
@@ -1295,6 +1302,7 @@ static void vtdp_close_buffer(struct vtdp_file *f, struct vtdp_obj *o)
 	} else {
 		unpin_user_pages_dirty_lock(o->buf.pages, o->buf.npages, true);
 		kvfree(o->buf.pages);
+		vtdp_live_add(pinned_pages, -(long)o->buf.npages);
 	}
 	vtdp_obj_remove(f, o);
 }
@@ -1315,6 +1323,7 @@ static int vtdp_uapi_release(struct inode *inode, struct file *file)
 	/* objects that could not be torn down stay allocated, on purpose */
 	xa_destroy(&f->objs);
 	kfree(f);
+	vtdp_live_add(files, -1);
 	return 0;
 }
 

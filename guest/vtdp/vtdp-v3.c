@@ -294,6 +294,7 @@ static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
 						       __GFP_NOWARN);
 			if (!next)
 				return NULL;
+			vtdp_live_add(table_pages, 1);
 			vtdp_flush_table(iommu, next, PAGE_SIZE);
 			/* non-leaf: R/W set, the leaf decides */
 			v = virt_to_phys(next) |
@@ -316,6 +317,7 @@ static void vtdp_free_level(u64 *tbl, int level)
 				vtdp_free_level(phys_to_virt(tbl[i] & VTDP_SS_ADDR_MASK),
 						level - 1);
 	free_page((unsigned long)tbl);
+	vtdp_live_add(table_pages, -1);
 }
 
 static void vtdp_clear_leaves(struct v3_domain *d, u64 la, u64 npages)
@@ -333,6 +335,23 @@ static void vtdp_clear_leaves(struct v3_domain *d, u64 la, u64 npages)
 	}
 }
 
+static struct vtdp_extent *vtdp_extent_alloc(void)
+{
+	struct vtdp_extent *e = kzalloc(sizeof(*e), GFP_KERNEL);
+
+	if (e)
+		vtdp_live_add(extents, 1);
+	return e;
+}
+
+/* Free @e (NULL allowed); it must not be in a tree. */
+static void vtdp_extent_free(struct vtdp_extent *e)
+{
+	if (e)
+		vtdp_live_add(extents, -1);
+	kfree(e);
+}
+
 static bool vtdp_overlaps(struct v3_domain *d, u64 first, u64 last)
 {
 	return interval_tree_iter_first(&d->extents, first, last) != NULL;
@@ -344,7 +363,7 @@ static void vtdp_free_extents(struct v3_domain *d)
 
 	while ((n = interval_tree_iter_first(&d->extents, 0, ULONG_MAX))) {
 		interval_tree_remove(n, &d->extents);
-		kfree(container_of(n, struct vtdp_extent, node));
+		vtdp_extent_free(container_of(n, struct vtdp_extent, node));
 	}
 }
 
@@ -411,7 +430,7 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 	lockdep_assert_held(&d->mutex);
 	if (vtdp_overlaps(d, first, last))
 		return V3_STATUS_IN_USE;
-	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	ext = vtdp_extent_alloc();
 	if (!ext)
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
 
@@ -447,7 +466,7 @@ rollback:
 	vtdp_clear_leaves(d, la, i);
 	if (i && d->pgd)
 		vtdp_domain_inv_range(d, la, i);
-	kfree(ext);
+	vtdp_extent_free(ext);
 	return V3_STATUS_INSUFFICIENT_RESOURCES;
 }
 
@@ -499,7 +518,7 @@ static void vtdp_cut(struct v3_domain *d, u64 first, u64 last,
 			interval_tree_insert(&(*right)->node, &d->extents);
 			*right = NULL;
 		}
-		kfree(e);
+		vtdp_extent_free(e);
 	}
 }
 
@@ -540,7 +559,7 @@ static v3_status_t vtdp_check_regions(unsigned int aw_bits,
 
 static v3_status_t vtdp_add_withheld(struct v3_domain *d, u64 first, u64 last)
 {
-	struct vtdp_extent *ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	struct vtdp_extent *ext = vtdp_extent_alloc();
 
 	if (!ext)
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
@@ -560,6 +579,7 @@ static void vtdp_domain_free(struct v3_domain *d)
 	if (d->did)
 		ida_free(&d->iommu->did_ida, d->did);
 	kfree(d);
+	vtdp_live_add(domains, -1);
 }
 
 static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
@@ -619,6 +639,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 	d = kzalloc(sizeof(*d), GFP_KERNEL);
 	if (!d)
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
+	vtdp_live_add(domains, 1);
 	d->iommu = iommu;
 	d->type = type;
 	d->aw_bits = vtdp_type_aw(iommu, type);
@@ -632,6 +653,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 	did = ida_alloc_range(&iommu->did_ida, 1, iommu->did_max, GFP_KERNEL);
 	if (did < 0) {
 		kfree(d);
+		vtdp_live_add(domains, -1);
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
 	}
 	d->did = did;
@@ -641,6 +663,7 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 		d->pgd = (void *)get_zeroed_page(GFP_KERNEL);
 		if (!d->pgd)
 			goto err;
+		vtdp_live_add(table_pages, 1);
 		vtdp_flush_table(iommu, d->pgd, PAGE_SIZE);
 
 		/* The interrupt window is never a DMA target. */
@@ -1137,7 +1160,7 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 			goto out;
 		}
 		interval_tree_remove(n, &d->extents);
-		kfree(e);
+		vtdp_extent_free(e);
 		vtdp_alloc_freed(d, first);
 		goto clear;
 	}
@@ -1146,8 +1169,8 @@ static v3_status_t vtdp_unmap_logical_range(struct v3_domain *domain, u64 la,
 		goto out;
 	}
 	/* Extents straddling the range ends are split: allocate first. */
-	left = kzalloc(sizeof(*left), GFP_KERNEL);
-	right = kzalloc(sizeof(*right), GFP_KERNEL);
+	left = vtdp_extent_alloc();
+	right = vtdp_extent_alloc();
 	if (!left || !right) {
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
@@ -1163,8 +1186,8 @@ clear:
 		st = V3_STATUS_UNSUCCESSFUL;
 	}
 out:
-	kfree(left);
-	kfree(right);
+	vtdp_extent_free(left);
+	vtdp_extent_free(right);
 	mutex_unlock(&d->mutex);
 	return st;
 }
@@ -1192,7 +1215,7 @@ static void vtdp_identity_undo(struct v3_domain *d, u64 pa, u64 len)
 	n = interval_tree_iter_first(&d->extents, first, first + len - 1);
 	if (n) {
 		interval_tree_remove(n, &d->extents);
-		kfree(container_of(n, struct vtdp_extent, node));
+		vtdp_extent_free(container_of(n, struct vtdp_extent, node));
 	}
 	vtdp_clear_leaves(d, pa, len);
 	if (d->pgd)
@@ -1309,7 +1332,7 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 		goto out;
 	}
 	for (k = 0; k < 2 * runs; k++) {
-		spare[k] = kzalloc(sizeof(**spare), GFP_KERNEL);
+		spare[k] = vtdp_extent_alloc();
 		if (!spare[k]) {
 			st = V3_STATUS_INSUFFICIENT_RESOURCES;
 			goto out;
@@ -1338,7 +1361,7 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 out:
 	if (spare) {
 		for (k = 0; k < 2 * runs; k++)
-			kfree(spare[k]);
+			vtdp_extent_free(spare[k]);
 		kvfree(spare);
 	}
 	mutex_unlock(&d->mutex);
@@ -1586,13 +1609,21 @@ static void vtdp_device_free(struct v3_dma_device *v)
 
 	/* entry 0 is pasid_table0; the others were made for sub-devices */
 	for (i = 1; v->pasid_dir && i < VTDP_PDIR_ENTRIES(v->pdts); i++)
-		if (v->pasid_dir[i] & VTDP_PDIR_P)
+		if (v->pasid_dir[i] & VTDP_PDIR_P) {
 			free_page((unsigned long)phys_to_virt(v->pasid_dir[i] &
 							      VTDP_ADDR_MASK));
-	free_page((unsigned long)v->pasid_table0);
-	if (v->pasid_dir)
+			vtdp_live_add(table_pages, -1);
+		}
+	if (v->pasid_table0) {
+		free_page((unsigned long)v->pasid_table0);
+		vtdp_live_add(table_pages, -1);
+	}
+	if (v->pasid_dir) {
 		free_pages((unsigned long)v->pasid_dir, vtdp_pdir_order(v));
+		vtdp_live_add(table_pages, -(1L << vtdp_pdir_order(v)));
+	}
 	kfree(v);
+	vtdp_live_add(devices, -1);
 }
 
 static v3_status_t vtdp_create_device(struct pci_dev *pdev,
@@ -1623,6 +1654,7 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	v = kzalloc(sizeof(*v), GFP_KERNEL);
 	if (!v)
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
+	vtdp_live_add(devices, 1);
 	v->iommu = iommu;
 	v->pdev = pdev;
 	v->sid = PCI_DEVID(pdev->bus->number, pdev->devfn);
@@ -1638,6 +1670,10 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	v->pasid_dir = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO,
 						vtdp_pdir_order(v));
 	v->pasid_table0 = (void *)get_zeroed_page(GFP_KERNEL);
+	if (v->pasid_dir)
+		vtdp_live_add(table_pages, 1L << vtdp_pdir_order(v));
+	if (v->pasid_table0)
+		vtdp_live_add(table_pages, 1);
 	if (!v->pasid_dir || !v->pasid_table0) {
 		vtdp_device_free(v);
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
@@ -1849,6 +1885,7 @@ static void vtdp_token_free(struct vtdp_token *t)
 	bitmap_free(t->mapped);
 	bitmap_free(t->seg_start);
 	kfree(t);
+	vtdp_live_add(tokens, -1);
 }
 
 static v3_status_t
@@ -1893,8 +1930,10 @@ vtdp_reserve_logical_address_range(struct v3_domain *domain, u64 size,
 	st = V3_STATUS_INSUFFICIENT_RESOURCES;
 	if (npages > VTDP_TOKEN_MAX_PAGES)
 		goto out;
-	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	ext = vtdp_extent_alloc();
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (t)
+		vtdp_live_add(tokens, 1);
 	if (!ext || !t)
 		goto out_free;
 	t->mapped = bitmap_zalloc(npages, GFP_KERNEL);
@@ -1931,7 +1970,7 @@ vtdp_reserve_logical_address_range(struct v3_domain *domain, u64 size,
 out_free:
 	if (t)
 		vtdp_token_free(t);
-	kfree(ext);
+	vtdp_extent_free(ext);
 out:
 	mutex_unlock(&d->mutex);
 	return st;
@@ -1980,7 +2019,7 @@ static void vtdp_token_finish_free(struct vtdp_iommu *iommu,
 	n = interval_tree_iter_first(&d->extents, first, first);
 	if (!WARN_ON_ONCE(!n)) {
 		interval_tree_remove(n, &d->extents);
-		kfree(container_of(n, struct vtdp_extent, node));
+		vtdp_extent_free(container_of(n, struct vtdp_extent, node));
 	}
 	vtdp_alloc_freed(d, first);
 	d->ntokens--;
@@ -2328,6 +2367,7 @@ static struct vtdp_pasid_entry *vtdp_pasid_entry(struct v3_dma_device *v,
 		tbl = (void *)get_zeroed_page(GFP_KERNEL);
 		if (!tbl)
 			return NULL;
+		vtdp_live_add(table_pages, 1);
 		vtdp_flush_table(v->iommu, tbl, PAGE_SIZE);
 		WRITE_ONCE(*de, virt_to_phys(tbl) | VTDP_PDIR_P);
 		vtdp_flush_table(v->iommu, de, sizeof(*de));
@@ -2372,10 +2412,12 @@ static v3_status_t vtdp_create_pasid_device(struct v3_dma_device *dev,
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
+	vtdp_live_add(pasid_devices, 1);
 	/* PASID 0 is the default (RID_PASID) and never handed out */
 	id = ida_alloc_range(&iommu->pasid_ida, 1, v->pasid_max, GFP_KERNEL);
 	if (id < 0) {
 		kfree(p);
+		vtdp_live_add(pasid_devices, -1);
 		st = id == -ENOSPC ? V3_STATUS_NONE_MAPPED :
 				     V3_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
@@ -2384,6 +2426,7 @@ static v3_status_t vtdp_create_pasid_device(struct v3_dma_device *dev,
 	if (!vtdp_pasid_entry(v, id, true)) {
 		ida_free(&iommu->pasid_ida, id);
 		kfree(p);
+		vtdp_live_add(pasid_devices, -1);
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
 		goto out;
 	}
@@ -2423,6 +2466,7 @@ static v3_status_t vtdp_delete_pasid_device(struct v3_pasid_device *pdev)
 	ida_free(&iommu->pasid_ida, p->pasid);
 	mutex_unlock(&iommu->lock);
 	kfree(p);
+	vtdp_live_add(pasid_devices, -1);
 	return V3_STATUS_SUCCESS;
 }
 
@@ -2714,6 +2758,7 @@ void vtdp_v3_teardown(struct vtdp_iommu *iommu)
 		list_del(&p->link);
 		ida_free(&iommu->pasid_ida, p->pasid);
 		kfree(p);
+		vtdp_live_add(pasid_devices, -1);
 	}
 	list_for_each_entry_safe(v, vn, &iommu->devices, link) {
 		dev_warn(&iommu->pdev->dev, "freeing live DMA device %s\n",

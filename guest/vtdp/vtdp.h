@@ -221,6 +221,26 @@ struct v3_dma_device {
 	wait_queue_head_t fault_wq;
 };
 
+/*
+ * Live objects of the module, counted where they are allocated and freed
+ * (not by walking lists) so that an object freed from its list but never
+ * released shows as a leak too.  Read-only in debugfs vtdp/objects; a
+ * hostile-input test compares them before and after (docs/hostile.md).
+ */
+struct vtdp_live {
+	atomic_long_t domains;
+	atomic_long_t devices;
+	atomic_long_t pasid_devices;
+	atomic_long_t extents;		/* mapped, reserved and withheld ranges */
+	atomic_long_t tokens;		/* logical-address reservations */
+	atomic_long_t table_pages;	/* page-table and PASID-table pages */
+	atomic_long_t files;		/* open /dev/vtdp-v3 */
+	atomic_long_t handles;		/* objects named by /dev/vtdp-v3 handles */
+	atomic_long_t pinned_pages;	/* user pages pinned by /dev/vtdp-v3 */
+};
+extern struct vtdp_live vtdp_live;
+#define vtdp_live_add(field, n)	atomic_long_add((n), &vtdp_live.field)
+
 /* vtdp-main.c */
 void vtdp_flush_table(struct vtdp_iommu *iommu, void *addr, size_t len);
 int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,

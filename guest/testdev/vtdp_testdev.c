@@ -268,6 +268,23 @@ static bool td_range_hits_rings(u64 addr, u64 len)
 	return addr < end && addr + len > TD_RING_IOVA_BASE;
 }
 
+/*
+ * Untagged DMA writes to the interrupt window are MSIs, translated by no
+ * IOMMU without interrupt remapping (vtdp-iommu has none; neither has
+ * "no IOMMU"): a descriptor aimed there would let user space send any
+ * vector, NMI or INIT to any CPU.  No buffer ever lives there (V3
+ * withholds it in every domain, the DMA API never hands it out).
+ */
+static bool td_range_hits_irq_window(u64 addr, u64 len)
+{
+	if (!len)
+		return false;
+	if (addr + len < addr)
+		return true;
+	return addr <= VTDP_INTERRUPT_RANGE_END &&
+	       addr + len > VTDP_INTERRUPT_RANGE_START;
+}
+
 /* Runs one descriptor on queue 0 and waits for it.  Called with td->lock. */
 static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
 {
@@ -759,6 +776,10 @@ static long td_ioc_submit(struct td_dev *td, struct vtdp_td_submit __user *uarg)
 	/* Never let user space aim the device at the driver's rings. */
 	if (td->mode == VTDP_TD_MODE_V3 &&
 	    (td_range_hits_rings(a.src, a.len) || td_range_hits_rings(a.dst, a.len)))
+		return -EINVAL;
+	/* WRITE_IMM writes up to 8 bytes whatever len says */
+	if (td_range_hits_irq_window(a.src, max(a.len, 8U)) ||
+	    td_range_hits_irq_window(a.dst, max(a.len, 8U)))
 		return -EINVAL;
 
 	mutex_lock(&td->lock);

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* td-lib: helpers shared by the vtdp guest tools (see td-lib.h). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <vtdp/iommu-hw.h>
 #include <vtdp/testdev-hw.h>
@@ -75,6 +80,136 @@ int td_faults_total(int fd, uint64_t *total)
 		return -errno;
 	*total = f.total_faults;
 	return 0;
+}
+
+static int sysfs_hex(const char *dir, const char *attr, unsigned int *v)
+{
+	char path[512];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%x", v) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+int td_ep_find(char *sysfs, size_t len, uint32_t *bdf)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	unsigned int ven, dev, seg, bus, slot, fn;
+	char best[256] = "";
+	struct dirent *e;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char dir[300];
+
+		snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", e->d_name);
+		if (e->d_name[0] == '.' || sysfs_hex(dir, "vendor", &ven) ||
+		    sysfs_hex(dir, "device", &dev) || ven != VTDP_PCI_VENDOR_ID ||
+		    dev != VTDP_TESTDEV_PCI_DEVICE_ID)
+			continue;
+		/* the first in bus order, whatever order readdir gives */
+		if (!best[0] || strcmp(e->d_name, best) < 0)
+			snprintf(best, sizeof(best), "%s", e->d_name);
+	}
+	closedir(d);
+	if (!best[0] || sscanf(best, "%x:%x:%x.%x", &seg, &bus, &slot, &fn) != 4) {
+		errno = ENODEV;
+		return -1;
+	}
+	snprintf(sysfs, len, "/sys/bus/pci/devices/%s", best);
+	*bdf = seg << 16 | bus << 8 | slot << 3 | fn;
+	return 0;
+}
+
+int td_ep_unbind(const char *sysfs)
+{
+	const char *name = strrchr(sysfs, '/') + 1;
+	char path[512];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/driver/unbind", sysfs);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ok = write(fd, name, strlen(name)) == (ssize_t)strlen(name);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+volatile uint32_t *td_bar_open(const char *sysfs)
+{
+	char path[512];
+	uint16_t cmd;
+	void *bar;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/config", sysfs);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return NULL;
+	/* memory space + bus master: no driver did it */
+	if (pread(fd, &cmd, 2, 4) != 2 ||
+	    (cmd |= 0x6, pwrite(fd, &cmd, 2, 4) != 2)) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s/resource%d", sysfs, VTDP_TESTDEV_REG_BAR);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	bar = mmap(NULL, VTDP_TESTDEV_REG_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	close(fd);
+	return bar == MAP_FAILED ? NULL : bar;
+}
+
+static void bar_wr(volatile uint32_t *bar, uint32_t off, uint32_t v)
+{
+	bar[off / 4] = v;
+}
+
+int td_bar_run(volatile uint32_t *bar, void *ring, uint64_t ring_iova,
+	       const struct vtdp_td_desc *desc, bool tagged, uint32_t pasid,
+	       struct vtdp_td_desc *done)
+{
+	struct vtdp_td_desc *d = ring;
+	int ret = TD_RUN_TIMEOUT;
+
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
+	memset(ring, 0, 4096);
+	*d = *desc;
+	d->status = 0;
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QRING_BASE), (uint32_t)ring_iova);
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QRING_BASE) + 4, (uint32_t)(ring_iova >> 32));
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QRING_SIZE), 4096 / VTDP_TD_DESC_SIZE);
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QPASID), pasid);
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE |
+	       (tagged ? VTDP_TD_QCTRL_PASID_EN : 0));
+	__sync_synchronize();
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QTAIL), 1);
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(&d->status, __ATOMIC_ACQUIRE) & VTDP_TD_ST_DONE) {
+			if (done)
+				*done = *d;
+			ret = VTDP_TD_ST_CODE(d->status);
+			break;
+		}
+		if (bar[VTDP_TD_QREG(0, VTDP_TD_QSTATUS) / 4] & VTDP_TD_QSTATUS_RING_FAULT) {
+			ret = TD_RUN_RING_FAULT;
+			break;
+		}
+		usleep(1000);
+	}
+	bar_wr(bar, VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
+	return ret;
 }
 
 const char *td_st_name(uint32_t status)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vtdp/testdev-hw.h>
 #include <vtdp/testdev.h>
 
 /* CRC32C as the device computes it (initial ~0, final xor ~0). */
@@ -34,6 +35,33 @@ int td_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
 bool td_st_is(const struct vtdp_td_submit *s, uint32_t code);
 /* Total faults vtdp.ko's V3 fault handler delivered for the device. */
 int td_faults_total(int fd, uint64_t *total);
+
+/*
+ * Driving the endpoint from user space, without its driver (the way
+ * vtdp-v3-conformance and vtdp-isolation make it DMA through domains they
+ * built on /dev/vtdp-v3).
+ *
+ * td_ep_find() finds the first vtdp-testdev: its sysfs directory (into
+ * @sysfs) and segment << 16 | bus << 8 | devfn; td_ep_unbind() unbinds it
+ * from its driver (no error if it has none); td_bar_open() enables memory
+ * space and bus mastering and maps BAR 0.  They return 0 or -1 (errno).
+ */
+int td_ep_find(char *sysfs, size_t len, uint32_t *bdf);
+int td_ep_unbind(const char *sysfs);
+volatile uint32_t *td_bar_open(const char *sysfs);
+
+#define TD_RUN_RING_FAULT	(-1)	/* the device could not fetch the ring */
+#define TD_RUN_TIMEOUT		(-2)	/* no completion within 10 s */
+/*
+ * Run @desc alone on queue 0 with a one-descriptor ring at @ring_iova
+ * (@ring: the CPU's view of that page), tagged with @pasid when @tagged.
+ * Returns the completion's status code (VTDP_TD_ST_*) with the completed
+ * descriptor in *@done (if not NULL), or TD_RUN_*.  The queue is left
+ * disabled.
+ */
+int td_bar_run(volatile uint32_t *bar, void *ring, uint64_t ring_iova,
+	       const struct vtdp_td_desc *desc, bool tagged, uint32_t pasid,
+	       struct vtdp_td_desc *done);
 
 const char *td_st_name(uint32_t status);
 const char *td_reason_name(uint32_t reason);

@@ -45,6 +45,7 @@
 #include <vtdp/testdev-hw.h>
 #include <vtdp/v3.h>
 
+#include "td-lib.h"
 #include "vtdp-tap.h"
 
 #define PAGE		4096ULL
@@ -1313,37 +1314,10 @@ static struct vtdp_v3_phys bphys(const struct dmabuf *b, unsigned int page)
 	return p;
 }
 
-static void wr(uint32_t off, uint32_t v)
-{
-	bar[off / 4] = v;
-}
-
-static uint32_t rd(uint32_t off)
-{
-	return bar[off / 4];
-}
-
 static int bar_open(void)
 {
-	char path[400];
-	uint16_t cmd;
-	int cfd, rfd;
-
-	snprintf(path, sizeof(path), "%s/config", ep_sysfs);
-	cfd = open(path, O_RDWR);
-	if (cfd < 0 || pread(cfd, &cmd, 2, 4) != 2)
-		return -1;
-	cmd |= 0x6;	/* memory space + bus master: the driver is unbound */
-	if (pwrite(cfd, &cmd, 2, 4) != 2)
-		return -1;
-	close(cfd);
-	snprintf(path, sizeof(path), "%s/resource0", ep_sysfs);
-	rfd = open(path, O_RDWR | O_SYNC);
-	if (rfd < 0)
-		return -1;
-	bar = mmap(NULL, VTDP_TESTDEV_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
-	close(rfd);
-	return bar == MAP_FAILED ? -1 : 0;
+	bar = td_bar_open(ep_sysfs);
+	return bar ? 0 : -1;
 }
 
 /*
@@ -1354,34 +1328,18 @@ static int bar_open(void)
 static int dma_copy(uint8_t *ring, uint64_t ring_iova, uint64_t src, uint64_t dst,
 		    uint32_t len, bool tagged, uint32_t pasid, uint32_t *fi)
 {
-	struct vtdp_td_desc *d = (struct vtdp_td_desc *)ring;
+	struct vtdp_td_desc d = {
+		.opcode = VTDP_TD_OP_COPY, .len = len, .src = src, .dst = dst,
+	}, done;
+	int st = td_bar_run(bar, ring, ring_iova, &d, tagged, pasid, &done);
 
-	wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
-	memset(ring, 0, PAGE);
-	wr(VTDP_TD_QREG(0, VTDP_TD_QRING_BASE), (uint32_t)ring_iova);
-	wr(VTDP_TD_QREG(0, VTDP_TD_QRING_BASE) + 4, (uint32_t)(ring_iova >> 32));
-	wr(VTDP_TD_QREG(0, VTDP_TD_QRING_SIZE), PAGE / VTDP_TD_DESC_SIZE);
-	wr(VTDP_TD_QREG(0, VTDP_TD_QPASID), pasid);
-	wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE |
-	   (tagged ? VTDP_TD_QCTRL_PASID_EN : 0));
-	d->opcode = VTDP_TD_OP_COPY;
-	d->len = len;
-	d->src = src;
-	d->dst = dst;
-	__sync_synchronize();
-	wr(VTDP_TD_QREG(0, VTDP_TD_QTAIL), 1);
-	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(&d->status, __ATOMIC_ACQUIRE) & VTDP_TD_ST_DONE) {
-			*fi = d->fault_info;
-			wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
-			return VTDP_TD_ST_CODE(d->status);
-		}
-		usleep(1000);
+	if (st < 0) {
+		diag("COPY not completed: %s", st == TD_RUN_RING_FAULT ?
+		     "ring fault" : "timeout");
+		return -1;
 	}
-	diag("COPY not completed: QSTATUS %#x QHEAD %u",
-	     rd(VTDP_TD_QREG(0, VTDP_TD_QSTATUS)), rd(VTDP_TD_QREG(0, VTDP_TD_QHEAD)));
-	wr(VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
-	return -1;
+	*fi = done.fault_info;
+	return st;
 }
 
 /* Fill src with a pattern unique to @seed, dst with 0; COPY; compare. */

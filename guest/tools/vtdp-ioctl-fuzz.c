@@ -24,7 +24,11 @@
  * identity-mapped reserved regions of more than 64 Ki pages: both are
  * slow by design, not hostile (the region map stays killable).
  *
- * usage: vtdp-ioctl-fuzz [-n CALLS] [-s SEED] [-d TESTDEV] [-v]
+ * With -u the endpoint is first taken from its driver (td-lib), so that
+ * /dev/vtdp-v3 can make a V3 device of it with PASID sub-devices; only
+ * /dev/vtdp-v3 is fuzzed then.  The endpoint stays unbound.
+ *
+ * usage: vtdp-ioctl-fuzz [-n CALLS] [-s SEED] [-d TESTDEV] [-u] [-v]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +46,8 @@
 #include <vtdp/testdev-hw.h>
 #include <vtdp/testdev.h>
 #include <vtdp/v3.h>
+
+#include "td-lib.h"
 
 #define PAGE		4096UL
 #define ARENA_PAGES	256		/* user memory pinned and mapped */
@@ -718,9 +724,10 @@ int main(int argc, char **argv)
 	const char *td_path = "/dev/vtdp-testdev0";
 	uint64_t n = 100000, seed = 0, reopens = 0;
 	struct vtdp_td_info info;
+	bool unbind = false;
 	int c, f;
 
-	while ((c = getopt(argc, argv, "n:s:d:vh")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:d:uvh")) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtoull(optarg, NULL, 0);
@@ -731,11 +738,14 @@ int main(int argc, char **argv)
 		case 'd':
 			td_path = optarg;
 			break;
+		case 'u':
+			unbind = true;
+			break;
 		case 'v':
 			verbose = true;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-n CALLS] [-s SEED] [-d TESTDEV] [-v]\n",
+			fprintf(stderr, "usage: %s [-n CALLS] [-s SEED] [-d TESTDEV] [-u] [-v]\n",
 				argv[0]);
 			return 2;
 		}
@@ -747,23 +757,34 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	memory_init();
 
+	if (unbind) {
+		char sysfs[300];
+
+		if (td_ep_find(sysfs, sizeof(sysfs), &bdf_of_testdev) ||
+		    td_ep_unbind(sysfs)) {
+			printf("vtdp-ioctl-fuzz: no endpoint to unbind: %s\n",
+			       strerror(errno));
+			return 1;
+		}
+		printf("vtdp-ioctl-fuzz: %s unbound, /dev/vtdp-v3 only\n", sysfs);
+	}
 	for (f = 0; f < NFILES; f++)
 		if (reopen(&v3fd[f], "/dev/" VTDP_V3_DEVICE_NAME) ||
-		    reopen(&tdfd[f], td_path))
+		    (!unbind && reopen(&tdfd[f], td_path)))
 			return 1;
-	if (ioctl(tdfd[0], VTDP_TD_IOC_INFO, &info) == 0)
+	if (!unbind && ioctl(tdfd[0], VTDP_TD_IOC_INFO, &info) == 0)
 		bdf_of_testdev = info.bdf;
 
 	while (calls < n) {
 		f = below(NFILES);
-		if (chance(60))
+		if (unbind || chance(60))
 			fuzz_v3(f);
 		else
 			fuzz_td(f);
 		/* a close with everything still live: the release paths */
 		if (chance(1) && chance(20)) {
 			reopens++;
-			if (chance(50)) {
+			if (unbind || chance(50)) {
 				if (reopen(&v3fd[f], "/dev/" VTDP_V3_DEVICE_NAME))
 					return 1;
 				forget_all(f);
@@ -776,7 +797,8 @@ int main(int argc, char **argv)
 	}
 	for (f = 0; f < NFILES; f++) {
 		close(v3fd[f]);
-		close(tdfd[f]);
+		if (tdfd[f] >= 0)
+			close(tdfd[f]);
 	}
 	printf("vtdp-ioctl-fuzz: %" PRIu64 " calls, %" PRIu64 " returned 0, %" PRIu64
 	       " reopens, %" PRIu64 " slower than %llu s\n", calls, ok_calls, reopens,

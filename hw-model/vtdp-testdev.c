@@ -923,6 +923,8 @@ static void td_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "cannot add the PCIe capability");
         return;
     }
+    /* FLR, so that a guest can reset the function alone (sysfs reset) */
+    pcie_cap_flr_init(pdev);
 
     if (s->pasid_bits) {
         /* Max PASID Width; no execute permission, privileged mode yes. */
@@ -966,6 +968,14 @@ static void td_exit(PCIDevice *pdev)
     msix_unuse_all_vectors(pdev);
     msix_uninit_exclusive_bar(pdev);
     pcie_cap_exit(pdev);
+}
+
+/* Initiate Function Level Reset in Device Control: td_reset() and more. */
+static void td_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                            int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
 }
 
 /* Device reset: queues, their configuration and the counters all cleared. */
@@ -1084,6 +1094,7 @@ static void td_class_init(ObjectClass *klass, void *data)
 
     k->realize = td_realize;
     k->exit = td_exit;
+    k->config_write = td_config_write;
     k->vendor_id = VTDP_PCI_VENDOR_ID;
     k->device_id = VTDP_TESTDEV_PCI_DEVICE_ID;
     k->revision = VTDP_TD_VERSION;

@@ -1115,6 +1115,42 @@ static void td_remove(struct pci_dev *pdev)
 	kref_put(&td->kref, td_release);
 }
 
+/*
+ * Function reset (sysfs reset, FLR): the device forgets its queues.  The
+ * PCI core calls these around the reset, in one task.  td->lock is held
+ * from prepare to done: a submission holds it until its descriptor has
+ * completed, so none is in flight during the reset and none starts; the
+ * queues are programmed again before anyone can submit.
+ */
+static void td_reset_prepare(struct pci_dev *pdev)
+{
+	struct td_dev *td = pci_get_drvdata(pdev);
+	unsigned int i;
+
+	mutex_lock(&td->lock);
+	if (td->dead)
+		return;
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+		td_queue_stop(&td->queues[i]);
+}
+
+static void td_reset_done(struct pci_dev *pdev)
+{
+	struct td_dev *td = pci_get_drvdata(pdev);
+	unsigned int i;
+
+	if (!td->dead)
+		for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+			td_queue_reset(&td->queues[i]);
+	mutex_unlock(&td->lock);
+	dev_info(&pdev->dev, "reset: queues restarted\n");
+}
+
+static const struct pci_error_handlers td_err_handler = {
+	.reset_prepare = td_reset_prepare,
+	.reset_done = td_reset_done,
+};
+
 static const struct pci_device_id td_ids[] = {
 	{ PCI_DEVICE(VTDP_PCI_VENDOR_ID, VTDP_TESTDEV_PCI_DEVICE_ID) },
 	{ }
@@ -1126,6 +1162,7 @@ static struct pci_driver td_driver = {
 	.id_table = td_ids,
 	.probe = td_probe,
 	.remove = td_remove,
+	.err_handler = &td_err_handler,
 };
 static int td_objects_show(struct seq_file *m, void *unused)
 {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -97,35 +98,39 @@ static int sysfs_hex(const char *dir, const char *attr, unsigned int *v)
 	return ok ? 0 : -1;
 }
 
-int td_ep_find(char *sysfs, size_t len, uint32_t *bdf)
+static int td_is_ep(const struct dirent *e)
 {
-	DIR *d = opendir("/sys/bus/pci/devices");
-	unsigned int ven, dev, seg, bus, slot, fn;
-	char best[256] = "";
-	struct dirent *e;
+	unsigned int ven, dev;
+	char dir[300];
 
-	if (!d)
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", e->d_name);
+	return e->d_name[0] != '.' && !sysfs_hex(dir, "vendor", &ven) &&
+	       !sysfs_hex(dir, "device", &dev) && ven == VTDP_PCI_VENDOR_ID &&
+	       dev == VTDP_TESTDEV_PCI_DEVICE_ID;
+}
+
+int td_ep_find(unsigned int n, char *sysfs, size_t len, uint32_t *bdf)
+{
+	unsigned int seg, bus, slot, fn;
+	struct dirent **list;
+	int count, i, ret = -1;
+
+	/* alphasort: "0000:00:02.0" names sort in bus order */
+	count = scandir("/sys/bus/pci/devices", &list, td_is_ep, alphasort);
+	if (count < 0)
 		return -1;
-	while ((e = readdir(d))) {
-		char dir[300];
-
-		snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", e->d_name);
-		if (e->d_name[0] == '.' || sysfs_hex(dir, "vendor", &ven) ||
-		    sysfs_hex(dir, "device", &dev) || ven != VTDP_PCI_VENDOR_ID ||
-		    dev != VTDP_TESTDEV_PCI_DEVICE_ID)
-			continue;
-		/* the first in bus order, whatever order readdir gives */
-		if (!best[0] || strcmp(e->d_name, best) < 0)
-			snprintf(best, sizeof(best), "%s", e->d_name);
+	if ((int)n < count &&
+	    sscanf(list[n]->d_name, "%x:%x:%x.%x", &seg, &bus, &slot, &fn) == 4) {
+		snprintf(sysfs, len, "/sys/bus/pci/devices/%s", list[n]->d_name);
+		*bdf = seg << 16 | bus << 8 | slot << 3 | fn;
+		ret = 0;
 	}
-	closedir(d);
-	if (!best[0] || sscanf(best, "%x:%x:%x.%x", &seg, &bus, &slot, &fn) != 4) {
+	for (i = 0; i < count; i++)
+		free(list[i]);
+	free(list);
+	if (ret)
 		errno = ENODEV;
-		return -1;
-	}
-	snprintf(sysfs, len, "/sys/bus/pci/devices/%s", best);
-	*bdf = seg << 16 | bus << 8 | slot << 3 | fn;
-	return 0;
+	return ret;
 }
 
 int td_ep_unbind(const char *sysfs)

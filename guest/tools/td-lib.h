@@ -41,12 +41,13 @@ int td_faults_total(int fd, uint64_t *total);
  * vtdp-v3-conformance and vtdp-isolation make it DMA through domains they
  * built on /dev/vtdp-v3).
  *
- * td_ep_find() finds the first vtdp-testdev: its sysfs directory (into
- * @sysfs) and segment << 16 | bus << 8 | devfn; td_ep_unbind() unbinds it
+ * td_ep_find() finds the vtdp-testdev number @n (0: the first) in bus
+ * order: its sysfs directory (into @sysfs) and segment << 16 | bus << 8 |
+ * devfn; td_ep_unbind() unbinds it
  * from its driver (no error if it has none); td_bar_open() enables memory
  * space and bus mastering and maps BAR 0.  They return 0 or -1 (errno).
  */
-int td_ep_find(char *sysfs, size_t len, uint32_t *bdf);
+int td_ep_find(unsigned int n, char *sysfs, size_t len, uint32_t *bdf);
 int td_ep_unbind(const char *sysfs);
 volatile uint32_t *td_bar_open(const char *sysfs);
 

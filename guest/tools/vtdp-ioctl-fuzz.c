@@ -760,7 +760,7 @@ int main(int argc, char **argv)
 	if (unbind) {
 		char sysfs[300];
 
-		if (td_ep_find(sysfs, sizeof(sysfs), &bdf_of_testdev) ||
+		if (td_ep_find(0, sysfs, sizeof(sysfs), &bdf_of_testdev) ||
 		    td_ep_unbind(sysfs)) {
 			printf("vtdp-ioctl-fuzz: no endpoint to unbind: %s\n",
 			       strerror(errno));

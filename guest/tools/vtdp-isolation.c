@@ -9,7 +9,8 @@
  * unallocated PASID, from a detached device and from a device in a
  * domain with nothing mapped, after unmap and flush (logical map and
  * token segment), a write through a read-only mapping, and a guest
- * physical address used as a device address.  For each attempt the tool
+ * physical address used as a device address, and - with a second
+ * endpoint - from one device into the other's domain.  For each attempt the tool
  * checks that the device saw a DMA error (or could not even fetch its
  * ring), that the target memory is unchanged, and that vtdp.ko reported
  * exactly one fault for it to the device's V3 fault handler, with the
@@ -41,9 +42,22 @@
 /* Device addresses far above guest RAM: never a physical address too. */
 #define LA(n)	(0x100000000ULL + (uint64_t)(n) * 0x100000)
 
+struct buf {
+	uint32_t handle;
+	uint8_t *mem;
+	uint64_t phys;
+};
+
+/* An endpoint driven from here: its BAR, its ring, its V3 device. */
+struct endpoint {
+	volatile uint32_t *bar;
+	struct buf ring;
+	uint32_t dev;
+};
+
 static int fd;
-static volatile uint32_t *bar;
-static uint32_t dev;			/* the endpoint's V3 device */
+static struct endpoint ep1, ep2;
+static struct endpoint *ep = &ep1;	/* the one copy() and attempt() use */
 static unsigned int attempts, blocked, reported;
 
 /* ---- /dev/vtdp-v3 ---- */
@@ -77,12 +91,6 @@ static int32_t attach(unsigned long cmd, uint32_t dom, uint32_t d)
 
 	return v3(cmd, &a, &a.status);
 }
-
-struct buf {
-	uint32_t handle;
-	uint8_t *mem;
-	uint64_t phys;
-};
 
 static int pin(struct buf *b)
 {
@@ -118,9 +126,19 @@ static int32_t unmap(uint32_t dom, uint64_t la)
 	return v3(VTDP_V3_IOC_UNMAP_LOGICAL, &a, &a.status);
 }
 
+/* The interface's counting handler; vtdp.ko takes it for attached devices. */
+static int32_t fault_reporting_on(uint32_t dev)
+{
+	struct vtdp_v3_fault_reporting fr = {
+		.device = dev, .enable = 1, .config = VTDP_V3_FR_CONFIG_HANDLER,
+	};
+
+	return v3(VTDP_V3_IOC_FAULT_REPORTING, &fr, &fr.status);
+}
+
 static struct vtdp_v3_device_state state(void)
 {
-	struct vtdp_v3_device_state s = { .device = dev };
+	struct vtdp_v3_device_state s = { .device = ep->dev };
 
 	ioctl(fd, VTDP_V3_IOC_DEVICE_STATE, &s);
 	return s;
@@ -128,8 +146,7 @@ static struct vtdp_v3_device_state state(void)
 
 /* ---- DMA ---- */
 
-static struct buf ring;
-static uint64_t ring_la = LA(0);
+static uint64_t ring_la = LA(0);	/* every endpoint's ring, in its domain */
 
 /* COPY one page @src -> @dst; the completion status or TD_RUN_*. */
 static int copy(uint64_t src, uint64_t dst, bool tagged, uint32_t pasid,
@@ -139,7 +156,7 @@ static int copy(uint64_t src, uint64_t dst, bool tagged, uint32_t pasid,
 		.opcode = VTDP_TD_OP_COPY, .len = PAGE, .src = src, .dst = dst,
 	};
 
-	return td_bar_run(bar, ring.mem, ring_la, &d, tagged, pasid, done);
+	return td_bar_run(ep->bar, ep->ring.mem, ring_la, &d, tagged, pasid, done);
 }
 
 static bool all(const uint8_t *p, uint8_t v)
@@ -241,13 +258,13 @@ int main(void)
 	uint32_t bdf;
 
 	interrupt_window();
-	if (td_ep_find(sysfs, sizeof(sysfs), &bdf) || td_ep_unbind(sysfs)) {
+	if (td_ep_find(0, sysfs, sizeof(sysfs), &bdf) || td_ep_unbind(sysfs)) {
 		printf("Bail out! no vtdp-testdev to take over: %s\n", strerror(errno));
 		return 1;
 	}
 	fd = open("/dev/" VTDP_V3_DEVICE_NAME, O_RDWR);
-	bar = td_bar_open(sysfs);
-	if (fd < 0 || !bar || pin(&ring) || pin(&a_src) || pin(&a_dst) || pin(&b_mem) ||
+	ep1.bar = td_bar_open(sysfs);
+	if (fd < 0 || !ep1.bar || pin(&ep1.ring) || pin(&a_src) || pin(&a_dst) || pin(&b_mem) ||
 	    pin(&b_dst) || pin(&c_mem) || pin(&c_dst) || pin(&ro) || pin(&tok_mem) ||
 	    pin(&secret)) {
 		printf("Bail out! /dev/vtdp-v3, BAR or buffers: %s\n", strerror(errno));
@@ -265,7 +282,7 @@ int main(void)
 			printf("Bail out! CreateDevice for the endpoint failed\n");
 			return 1;
 		}
-		dev = c.handle;
+		ep1.dev = c.handle;
 	}
 
 	/*
@@ -278,24 +295,17 @@ int main(void)
 	dom_blk = domain(VTDP_V3_DOMAIN_UNMANAGED);
 	dom_empty = domain(VTDP_V3_DOMAIN_TRANSLATE);
 	if (!dom_a || !dom_b || !dom_c || !dom_blk || !dom_empty ||
-	    map(dom_a, 3, &ring, ring_la) || map(dom_a, 1, &a_src, LA(1)) ||
+	    map(dom_a, 3, &ep1.ring, ring_la) || map(dom_a, 1, &a_src, LA(1)) ||
 	    map(dom_a, 2, &a_dst, LA(2)) || map(dom_a, 1, &ro, LA(3)) ||
 	    map(dom_b, 3, &b_mem, LA(4)) || map(dom_b, 3, &b_dst, LA(8)) ||
 	    map(dom_c, 3, &c_mem, LA(5)) || map(dom_c, 3, &c_dst, LA(7)) ||
-	    attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_a, dev)) {
+	    attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_a, ep1.dev)) {
 		printf("Bail out! building the domains failed\n");
 		return 1;
 	}
-	{
-		/* vtdp.ko takes it only for an attached device */
-		struct vtdp_v3_fault_reporting fr = {
-			.device = dev, .enable = 1, .config = VTDP_V3_FR_CONFIG_HANDLER,
-		};
-
-		if (v3(VTDP_V3_IOC_FAULT_REPORTING, &fr, &fr.status)) {
-			printf("Bail out! SetDeviceFaultReportingEx failed\n");
-			return 1;
-		}
+	if (fault_reporting_on(ep1.dev)) {
+		printf("Bail out! SetDeviceFaultReportingEx failed\n");
+		return 1;
 	}
 
 	/* another domain's memory, either way */
@@ -313,14 +323,14 @@ int main(void)
 
 	/* PASIDs: each reaches its own domain only */
 	{
-		struct vtdp_v3_create_pasid_device p = { .device = dev };
+		struct vtdp_v3_create_pasid_device p = { .device = ep1.dev };
 
 		if (!v3(VTDP_V3_IOC_CREATE_PASID_DEVICE, &p, &p.status)) {
 			pd1 = p.handle;
 			pasid1 = p.pasid;
 		}
 		memset(&p, 0, sizeof(p));
-		p.device = dev;
+		p.device = ep1.dev;
 		if (!v3(VTDP_V3_IOC_CREATE_PASID_DEVICE, &p, &p.status)) {
 			pd2 = p.handle;
 			pasid2 = p.pasid;
@@ -384,7 +394,7 @@ int main(void)
 	}
 
 	/* a blocking domain and no domain at all: even the ring is out of reach */
-	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, ep1.dev);
 	map(dom_a, 2, &a_dst, LA(2));
 	attempt("detached device", LA(1), LA(2), false, 0, &a_dst, ring_la);
 	/*
@@ -392,14 +402,49 @@ int main(void)
 	 * refused, docs/v3-interface-notes.md): a Translate domain with
 	 * nothing mapped is the blocked state.
 	 */
-	tap(attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_blk, dev) == VTDP_V3_STATUS_ACCESS_DENIED,
+	tap(attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_blk, ep1.dev) == VTDP_V3_STATUS_ACCESS_DENIED,
 	    "AttachDeviceEx to an Unmanaged domain is refused (ACCESS_DENIED)");
-	if (attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_empty, dev) == VTDP_V3_STATUS_SUCCESS) {
+	if (attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_empty, ep1.dev) == VTDP_V3_STATUS_SUCCESS) {
 		attempt("device in a domain with nothing mapped (blocked)", LA(1), LA(2),
 			false, 0, &a_dst, ring_la);
-		handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+		handle_op(VTDP_V3_IOC_DETACH_DEVICE, ep1.dev);
 	} else {
 		tap(false, "AttachDeviceEx to an empty Translate domain");
+	}
+
+	/*
+	 * Another device: a second endpoint in domain B reaches nothing of
+	 * A, while the first, back in A, still does.  Needs two endpoints
+	 * (scripts/boot-vm -n 2); without, these cases are not run (no
+	 * result either way).
+	 */
+	if (!td_ep_find(1, sysfs, sizeof(sysfs), &bdf)) {
+		struct vtdp_v3_create_device c = { .bdf = bdf };
+
+		diag("second endpoint %s, in domain B", sysfs);
+		if (td_ep_unbind(sysfs) || !(ep2.bar = td_bar_open(sysfs)) || pin(&ep2.ring) ||
+		    v3(VTDP_V3_IOC_CREATE_DEVICE, &c, &c.status) ||
+		    (ep2.dev = c.handle, map(dom_b, 3, &ep2.ring, ring_la)) ||
+		    attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_b, ep2.dev) ||
+		    fault_reporting_on(ep2.dev) ||
+		    attach(VTDP_V3_IOC_ATTACH_DEVICE, dom_a, ep1.dev)) {
+			tap(false, "second endpoint: take it, make its device, attach it to B");
+		} else {
+			ep = &ep2;
+			allowed("second device within its own domain", LA(4), &b_mem, LA(8),
+				&b_dst, false, 0);
+			attempt("second device reads the first device's domain", LA(1), LA(8),
+				false, 0, &b_dst, LA(1));
+			attempt("second device writes the first device's domain", LA(4), LA(2),
+				false, 0, &a_dst, LA(2));
+			ep = &ep1;
+			allowed("first device within its domain, meanwhile", LA(1), &a_src,
+				LA(2), &a_dst, false, 0);
+			attempt("first device writes the second device's domain", LA(1), LA(8),
+				false, 0, &b_dst, LA(8));
+		}
+	} else {
+		diag("one endpoint: the cases with a second device were not run");
 	}
 
 	diag("attempts %u, blocked %u, reported %u", attempts, blocked, reported);

@@ -211,8 +211,8 @@ static inline uint64_t ss_map(Env *e, uint64_t l4, uint64_t iova,
     return leaf;
 }
 
-/* MSI-X vector @v of the IOMMU writes @data to RAM at @addr. */
-static inline void msix_to_ram(VtdpTest *t, int v, uint64_t addr,
+/* MSI-X vector @v of the IOMMU writes @data to @addr. */
+static inline void msix_vector(VtdpTest *t, int v, uint64_t addr,
                                uint32_t data)
 {
     uint64_t off = t->dev->msix_table_off + v * PCI_MSIX_ENTRY_SIZE;
@@ -225,6 +225,13 @@ static inline void msix_to_ram(VtdpTest *t, int v, uint64_t addr,
                    off + PCI_MSIX_ENTRY_DATA, data);
     qpci_io_writel(t->dev, t->dev->msix_table_bar,
                    off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+}
+
+/* MSI-X vector @v of the IOMMU writes @data to RAM at @addr (cleared). */
+static inline void msix_to_ram(VtdpTest *t, int v, uint64_t addr,
+                               uint32_t data)
+{
+    msix_vector(t, v, addr, data);
     qtest_writel(t->qts, addr, 0);
 }
 

@@ -53,6 +53,8 @@ static_assert(sizeof(struct vtdp_td_unmap) == 16);
 static_assert(sizeof(struct vtdp_td_submit) == 64);
 static_assert(sizeof(struct vtdp_td_fault) == 48);
 static_assert(sizeof(struct vtdp_td_faults) == 24);
+static_assert(sizeof(struct vtdp_td_bench_sample) == 8);
+static_assert(sizeof(struct vtdp_td_map_bench) == 48);
 
 #define TD_DRV_NAME		"vtdp_testdev"
 
@@ -71,6 +73,10 @@ static_assert(sizeof(struct vtdp_td_faults) == 24);
 static char *mode = "auto";
 module_param(mode, charp, 0444);
 MODULE_PARM_DESC(mode, "auto (default: v3 when vtdp.ko offers it for the device, else dma-api), v3 or dma-api");
+
+static char *domain = "translate";
+module_param(domain, charp, 0444);
+MODULE_PARM_DESC(domain, "V3 mode: the device's domain, translate (default) or passthrough (for measuring translation's cost)");
 
 static DEFINE_IDA(td_ida);
 
@@ -129,6 +135,7 @@ struct td_dev {
 	struct v3_domain *dom;
 	bool attached;
 	bool fault_reporting;
+	bool passthrough;	/* PassThrough domain: identity maps, iova == phys */
 
 	/* Serialises submissions, mapping list and teardown (@dead). */
 	struct mutex lock;
@@ -257,15 +264,21 @@ static bool td_desc_done(struct vtdp_td_desc *d)
 	return READ_ONCE(d->status) & VTDP_TD_ST_DONE;
 }
 
-static bool td_range_hits_rings(u64 addr, u64 len)
+static bool td_range_hits_rings(struct td_dev *td, u64 addr, u64 len)
 {
-	u64 end = TD_RING_IOVA_BASE + TD_ACTIVE_QUEUES * PAGE_SIZE;
+	unsigned int i;
 
 	if (!len)
 		return false;
 	if (addr + len < addr)		/* wraps: certainly crosses */
 		return true;
-	return addr < end && addr + len > TD_RING_IOVA_BASE;
+	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+		u64 ring = td->queues[i].ring_iova;
+
+		if (addr < ring + PAGE_SIZE && addr + len > ring)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -357,7 +370,16 @@ static void td_ring_unmap(struct td_dev *td, struct td_queue *q)
 
 	if (!q->ring_mapped)
 		return;
-	st = td->ops->unmap_logical_range(td->dom, q->ring_iova, 1);
+	if (td->passthrough) {
+		struct v3_map_phys phys = {
+			.type = V3_MAP_PHYS_CONTIGUOUS,
+			.contiguous = { .base = q->ring_iova, .size = PAGE_SIZE },
+		};
+
+		st = td->ops->unmap_identity_range_ex(td->dom, &phys);
+	} else {
+		st = td->ops->unmap_logical_range(td->dom, q->ring_iova, 1);
+	}
 	if (!V3_SUCCESS(st))
 		dev_warn(&td->pdev->dev, "ring %u: UnmapLogicalRange -> %#x\n",
 			 q->index, st);
@@ -443,10 +465,16 @@ static int td_v3_setup(struct td_dev *td)
 		td->vdev = NULL;
 		goto nodev;
 	}
-	st = td->ops->create_domain_ex(V3_DOMAIN_TYPE_TRANSLATE, dflags,
+	td->passthrough = !strcmp(domain, "passthrough");
+	if (!td->passthrough && strcmp(domain, "translate"))
+		dev_info(dev, "unknown domain=%s, using translate\n", domain);
+	st = td->ops->create_domain_ex(td->passthrough ?
+				       V3_DOMAIN_TYPE_PASS_THROUGH :
+				       V3_DOMAIN_TYPE_TRANSLATE, dflags,
 				       NULL, NULL, &td->dom);
 	if (!V3_SUCCESS(st)) {
-		dev_err(dev, "CreateDomainEx(Translate) -> %#x\n", st);
+		dev_err(dev, "CreateDomainEx(%s) -> %#x\n",
+			td->passthrough ? "PassThrough" : "Translate", st);
 		td->dom = NULL;
 		goto fail;
 	}
@@ -504,16 +532,23 @@ static int td_rings_setup(struct td_dev *td)
 		if (!q->ring_page)
 			return -ENOMEM;
 		q->ring = page_address(q->ring_page);
-		q->ring_iova = TD_RING_IOVA_BASE + (u64)i * PAGE_SIZE;
 		phys.contiguous.base = page_to_phys(q->ring_page);
 		phys.contiguous.size = PAGE_SIZE;
-		st = td->ops->map_logical_range_ex(td->dom,
-						   V3_ACCESS_READ | V3_ACCESS_WRITE,
-						   &phys, &q->ring_iova, NULL, NULL,
-						   &la);
+		if (td->passthrough) {
+			q->ring_iova = phys.contiguous.base;
+			st = td->ops->map_identity_range_ex(td->dom,
+							    V3_ACCESS_READ | V3_ACCESS_WRITE,
+							    &phys);
+		} else {
+			q->ring_iova = TD_RING_IOVA_BASE + (u64)i * PAGE_SIZE;
+			st = td->ops->map_logical_range_ex(td->dom,
+							   V3_ACCESS_READ | V3_ACCESS_WRITE,
+							   &phys, &q->ring_iova,
+							   NULL, NULL, &la);
+		}
 		if (!V3_SUCCESS(st)) {
-			dev_err(&td->pdev->dev, "ring %u: MapLogicalRangeEx -> %#x\n",
-				i, st);
+			dev_err(&td->pdev->dev, "ring %u: Map%sRangeEx -> %#x\n",
+				i, td->passthrough ? "Identity" : "Logical", st);
 			return -EIO;
 		}
 		q->ring_mapped = true;
@@ -573,13 +608,42 @@ static enum dma_data_direction td_dma_dir(u32 perms)
 	return DMA_BIDIRECTIONAL;
 }
 
+/* A physically contiguous run as a V3 description (passthrough mode). */
+static struct v3_map_phys td_phys_contig(u64 base, unsigned long npages)
+{
+	return (struct v3_map_phys) {
+		.type = V3_MAP_PHYS_CONTIGUOUS,
+		.contiguous = { .base = base, .size = (u64)npages << PAGE_SHIFT },
+	};
+}
+
+/*
+ * passthrough mode: the device uses physical addresses, so a buffer must
+ * be physically contiguous to be one device range.
+ */
+static bool td_pages_contiguous(struct page **pages, unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 1; i < npages; i++)
+		if (page_to_pfn(pages[i]) != page_to_pfn(pages[0]) + i)
+			return false;
+	return true;
+}
+
 /* Removes the device's access to @m; the pages stay pinned. */
 static v3_status_t td_mapping_hw_unmap(struct td_dev *td, struct td_mapping *m)
 {
+	struct v3_map_phys phys;
+
 	if (td->mode == VTDP_TD_MODE_DMA_API) {
 		dma_unmap_sgtable(&td->pdev->dev, &m->sgt, td_dma_dir(m->perms), 0);
 		sg_free_table(&m->sgt);
 		return V3_STATUS_SUCCESS;
+	}
+	if (td->passthrough) {
+		phys = td_phys_contig(m->iova, m->npages);
+		return td->ops->unmap_identity_range_ex(td->dom, &phys);
 	}
 	return td->ops->unmap_logical_range(td->dom, m->iova, m->npages);
 }
@@ -647,8 +711,11 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 	    !a.perms || (a.perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
 	    a.user_addr + a.length < a.user_addr)
 		return -EINVAL;
-	/* dma-api mode ignores the requested iova: the DMA API picks it. */
-	if (td->mode == VTDP_TD_MODE_V3 &&
+	/*
+	 * dma-api mode ignores the requested iova: the DMA API picks it;
+	 * passthrough mode too: the address is the physical one.
+	 */
+	if (td->mode == VTDP_TD_MODE_V3 && !td->passthrough &&
 	    (!PAGE_ALIGNED(a.iova) || a.iova >= TD_RING_IOVA_BASE ||
 	     a.length > TD_RING_IOVA_BASE - a.iova))
 		return -EINVAL;
@@ -692,11 +759,19 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		ret = -ENODEV;
 		goto out_unpin;
 	}
-	if (td->mode == VTDP_TD_MODE_DMA_API)
+	if (td->mode == VTDP_TD_MODE_DMA_API) {
 		st = td_map_dma_api(td, m, &la);
-	else
+	} else if (td->passthrough) {
+		la = page_to_phys(m->pages[0]);
+		if (td_pages_contiguous(m->pages, npages))
+			st = td->ops->map_identity_range_ex(td->dom, a.perms,
+							    &phys);
+		else
+			st = V3_STATUS_NOT_SUPPORTED;
+	} else {
 		st = td->ops->map_logical_range_ex(td->dom, a.perms, &phys,
 						   &a.iova, NULL, NULL, &la);
+	}
 	a.status = st;
 	if (V3_SUCCESS(st)) {
 		a.iova = la;
@@ -775,7 +850,8 @@ static long td_ioc_submit(struct td_dev *td, struct vtdp_td_submit __user *uarg)
 		return -EINVAL;
 	/* Never let user space aim the device at the driver's rings. */
 	if (td->mode == VTDP_TD_MODE_V3 &&
-	    (td_range_hits_rings(a.src, a.len) || td_range_hits_rings(a.dst, a.len)))
+	    (td_range_hits_rings(td, a.src, a.len) ||
+	     td_range_hits_rings(td, a.dst, a.len)))
 		return -EINVAL;
 	/* WRITE_IMM writes up to 8 bytes whatever len says */
 	if (td_range_hits_irq_window(a.src, max(a.len, 8U)) ||
@@ -831,6 +907,170 @@ static long td_ioc_faults(struct td_dev *td, struct vtdp_td_faults __user *uarg)
 	return 0;
 }
 
+/* ---- map+unmap latency (MAP_BENCH) ---- */
+
+struct td_bench {
+	struct sg_table sgt;		/* dma-api mode */
+	struct v3_mdl mdl;		/* Translate */
+	struct v3_map_phys phys;	/* Translate and PassThrough */
+	enum dma_data_direction dir;
+};
+
+/* One map of the bench buffer; the device address goes to *@la. */
+static v3_status_t td_bench_map(struct td_dev *td, struct td_bench *b,
+				struct vtdp_td_map_bench *a, u64 *la)
+{
+	if (td->mode == VTDP_TD_MODE_DMA_API) {
+		if (dma_map_sgtable(&td->pdev->dev, &b->sgt, b->dir, 0))
+			return V3_STATUS_INSUFFICIENT_RESOURCES;
+		return V3_STATUS_SUCCESS;
+	}
+	if (td->passthrough)
+		return td->ops->map_identity_range_ex(td->dom, a->perms, &b->phys);
+	return td->ops->map_logical_range_ex(td->dom, a->perms, &b->phys,
+					     &a->iova, NULL, NULL, la);
+}
+
+static v3_status_t td_bench_unmap(struct td_dev *td, struct td_bench *b,
+				  struct vtdp_td_map_bench *a, u64 la)
+{
+	if (td->mode == VTDP_TD_MODE_DMA_API) {
+		dma_unmap_sgtable(&td->pdev->dev, &b->sgt, b->dir, 0);
+		return V3_STATUS_SUCCESS;
+	}
+	if (td->passthrough)
+		return td->ops->unmap_identity_range_ex(td->dom, &b->phys);
+	return td->ops->unmap_logical_range(td->dom, la, a->length >> PAGE_SHIFT);
+}
+
+/*
+ * Runs the cycles with td->lock held.  Returns 0 with a->done cycles in
+ * @smp and a->status set, or -errno.  Returns -EBUSY, leaving the pages
+ * pinned (*@leak), if an unmap failed: the device may still reach them.
+ */
+static long td_bench_run(struct td_dev *td, struct td_bench *b,
+			 struct vtdp_td_map_bench *a,
+			 struct vtdp_td_bench_sample *smp, bool *leak)
+{
+	u64 t0, t1, t2, la = 0;
+	v3_status_t st;
+	u32 i;
+
+	for (i = 0; i < a->iterations; i++) {
+		t0 = ktime_get_ns();
+		st = td_bench_map(td, b, a, &la);
+		t1 = ktime_get_ns();
+		if (!V3_SUCCESS(st)) {
+			a->status = st;
+			break;
+		}
+		st = td_bench_unmap(td, b, a, la);
+		t2 = ktime_get_ns();
+		if (!V3_SUCCESS(st)) {
+			dev_err(&td->pdev->dev,
+				"MAP_BENCH: unmap of %#llx -> %#x, pages stay pinned\n",
+				la, st);
+			a->status = st;
+			*leak = true;
+			return -EBUSY;
+		}
+		smp[i].map_ns = min_t(u64, t1 - t0, U32_MAX);
+		smp[i].unmap_ns = min_t(u64, t2 - t1, U32_MAX);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	a->done = i;
+	return 0;
+}
+
+static long td_ioc_map_bench(struct td_dev *td,
+			     struct vtdp_td_map_bench __user *uarg)
+{
+	struct vtdp_td_map_bench a;
+	struct vtdp_td_bench_sample *smp;
+	struct td_bench b = { };
+	struct page **pages;
+	unsigned long npages;
+	unsigned int gup;
+	bool leak = false;
+	int pinned;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (!a.length || a.length > TD_MAP_MAX_BYTES ||
+	    !PAGE_ALIGNED(a.length) || !PAGE_ALIGNED(a.user_addr) ||
+	    !a.perms || (a.perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
+	    a.user_addr + a.length < a.user_addr || !a.samples_ptr ||
+	    !a.iterations || a.iterations > VTDP_TD_BENCH_MAX_ITER ||
+	    a.status || a.done)
+		return -EINVAL;
+	if (td->mode == VTDP_TD_MODE_V3 && !td->passthrough &&
+	    (!PAGE_ALIGNED(a.iova) || a.iova >= TD_RING_IOVA_BASE ||
+	     a.length > TD_RING_IOVA_BASE - a.iova))
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(a.user_addr), a.length))
+		return -EFAULT;
+
+	npages = a.length >> PAGE_SHIFT;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
+	smp = kvmalloc_array(a.iterations, sizeof(*smp), GFP_KERNEL);
+	if (!pages || !smp) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	gup = FOLL_LONGTERM;
+	if (a.perms & VTDP_TD_MAP_WRITE)
+		gup |= FOLL_WRITE;
+	pinned = pin_user_pages_fast(a.user_addr, npages, gup, pages);
+	if (pinned != npages) {
+		if (pinned > 0)
+			unpin_user_pages(pages, pinned);
+		ret = pinned < 0 ? pinned : -EFAULT;
+		goto out_free;
+	}
+
+	/* Everything but the map and unmap calls is done once, here. */
+	b.dir = td_dma_dir(a.perms);
+	if (td->mode == VTDP_TD_MODE_DMA_API) {
+		ret = sg_alloc_table_from_pages(&b.sgt, pages, npages, 0,
+						a.length, GFP_KERNEL);
+		if (ret)
+			goto out_unpin;
+	} else if (td->passthrough) {
+		if (!td_pages_contiguous(pages, npages)) {
+			ret = -EINVAL;
+			goto out_unpin;
+		}
+		b.phys = td_phys_contig(page_to_phys(pages[0]), npages);
+	} else {
+		b.mdl.pages = pages;
+		b.mdl.byte_count = a.length;
+		b.phys.type = V3_MAP_PHYS_MDL;
+		b.phys.mdl.mdl = &b.mdl;
+	}
+
+	mutex_lock(&td->lock);
+	ret = td->dead ? -ENODEV : td_bench_run(td, &b, &a, smp, &leak);
+	mutex_unlock(&td->lock);
+
+	if (td->mode == VTDP_TD_MODE_DMA_API)
+		sg_free_table(&b.sgt);
+	if (!ret && (copy_to_user(u64_to_user_ptr(a.samples_ptr), smp,
+				  (size_t)a.done * sizeof(*smp)) ||
+		     copy_to_user(uarg, &a, sizeof(a))))
+		ret = -EFAULT;
+out_unpin:
+	if (!leak)
+		unpin_user_pages(pages, npages);
+out_free:
+	if (!leak)
+		kvfree(pages);
+	kvfree(smp);
+	return ret;
+}
+
 static long td_ioc_info(struct td_dev *td, struct vtdp_td_info __user *uarg)
 {
 	struct vtdp_td_info a = {
@@ -843,8 +1083,10 @@ static long td_ioc_info(struct td_dev *td, struct vtdp_td_info __user *uarg)
 		.pasid_width = (td->caps & VTDP_TD_CAPS_PASID) ?
 			       VTDP_TD_CAPS_PASID_BITS(td->caps) : 0,
 		.hw_version = td->hw_version,
-		.flags = td->fault_reporting ? VTDP_TD_INFO_FAULT_REPORTING : 0,
-		.iova_limit = td->mode == VTDP_TD_MODE_V3 ? TD_RING_IOVA_BASE : 0,
+		.flags = (td->fault_reporting ? VTDP_TD_INFO_FAULT_REPORTING : 0) |
+			 (td->passthrough ? VTDP_TD_INFO_PASSTHROUGH : 0),
+		.iova_limit = td->mode == VTDP_TD_MODE_V3 && !td->passthrough ?
+			      TD_RING_IOVA_BASE : 0,
 	};
 
 	if (copy_to_user(uarg, &a, sizeof(a)))
@@ -916,6 +1158,8 @@ static long td_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return td_ioc_submit(td, uarg);
 	case VTDP_TD_IOC_FAULTS:
 		return td_ioc_faults(td, uarg);
+	case VTDP_TD_IOC_MAP_BENCH:
+		return td_ioc_map_bench(td, uarg);
 	}
 	return -ENOTTY;
 }
@@ -1086,7 +1330,8 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	td->misc_registered = true;
 
 	dev_info(dev, "/dev/%s: mode %s, %u queue(s), %d vector(s), ring IOVA %#llx, fault reporting %s\n",
-		 td->name, td->mode == VTDP_TD_MODE_V3 ? "v3" : "dma-api",
+		 td->name, td->mode == VTDP_TD_MODE_DMA_API ? "dma-api" :
+		 td->passthrough ? "v3 (passthrough domain)" : "v3",
 		 td->nqueues, nvec, td->queues[0].ring_iova,
 		 td->fault_reporting ? "on" : "off (completions only)");
 	return 0;

@@ -56,6 +56,26 @@ int td_unmap(int fd, uint64_t iova, int32_t *status)
 	return 0;
 }
 
+int td_map_bench(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
+		 uint32_t iterations, struct vtdp_td_bench_sample *smp,
+		 int32_t *status, uint32_t *done)
+{
+	struct vtdp_td_map_bench b = {
+		.user_addr = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+		.samples_ptr = (uintptr_t)smp,
+		.iterations = iterations,
+		.perms = perms,
+	};
+
+	if (ioctl(fd, VTDP_TD_IOC_MAP_BENCH, &b) < 0)
+		return -errno;
+	*status = b.status;
+	*done = b.done;
+	return 0;
+}
+
 int td_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
 	      uint64_t dst, uint64_t pattern, struct vtdp_td_submit *s)
 {

@@ -33,6 +33,14 @@ int td_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
 	      uint64_t dst, uint64_t pattern, struct vtdp_td_submit *s);
 /* The descriptor completed (DONE set) with status @code. */
 bool td_st_is(const struct vtdp_td_submit *s, uint32_t code);
+/*
+ * MAP_BENCH: time @iterations map+unmap cycles of @len bytes at @buf in the
+ * kernel; samples go to @smp[iterations].  Returns 0 with the first failed
+ * call's V3 status in *@status and the cycles done in *@done, or -errno.
+ */
+int td_map_bench(int fd, void *buf, size_t len, uint64_t iova, uint32_t perms,
+		 uint32_t iterations, struct vtdp_td_bench_sample *smp,
+		 int32_t *status, uint32_t *done);
 /* Total faults vtdp.ko's V3 fault handler delivered for the device. */
 int td_faults_total(int fd, uint64_t *total);
 

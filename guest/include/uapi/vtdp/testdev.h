@@ -33,6 +33,12 @@
 
 /* vtdp_td_info.flags */
 #define VTDP_TD_INFO_FAULT_REPORTING	(1U << 0)	/* V3 fault handler registered */
+/*
+ * V3 PassThrough domain (module parameter domain=passthrough): device
+ * addresses are physical, MAP ignores the requested iova and needs a
+ * physically contiguous buffer (as dma-api mode without an IOMMU).
+ */
+#define VTDP_TD_INFO_PASSTHROUGH	(1U << 1)
 
 struct vtdp_td_info {
 	__u32 version;		/* out: VTDP_TESTDEV_UAPI_VERSION */
@@ -101,10 +107,40 @@ struct vtdp_td_faults {
 
 #define VTDP_TD_FAULT_RING		256	/* faults the driver keeps */
 
+/*
+ * MAP_BENCH: the latency of mapping for DMA, measured in the kernel so that
+ * no pinning or syscall cost is counted.  The buffer is pinned once; then
+ * @iterations times: map it (V3 mode: MapLogicalRangeEx at @iova, or
+ * MapIdentityRangeEx on a PassThrough domain; dma-api mode:
+ * dma_map_sgtable), then unmap it (UnmapLogicalRange / UnmapIdentityRangeEx
+ * / dma_unmap_sgtable), each call timed with ktime_get_ns().  One sample
+ * per cycle is written to @samples_ptr, in order.  Other users of the
+ * device wait for the run (it holds the submission lock).
+ */
+struct vtdp_td_bench_sample {
+	__u32 map_ns;
+	__u32 unmap_ns;
+};
+
+#define VTDP_TD_BENCH_MAX_ITER		65536
+
+struct vtdp_td_map_bench {
+	__u64 user_addr;	/* in: page aligned */
+	__u64 length;		/* in: bytes, non-zero multiple of 4 KiB, as MAP */
+	__u64 iova;		/* in: V3 Translate: as MAP; else ignored */
+	__u64 samples_ptr;	/* in: user pointer to struct vtdp_td_bench_sample[iterations] */
+	__u32 iterations;	/* in: 1..VTDP_TD_BENCH_MAX_ITER */
+	__u32 perms;		/* in: VTDP_TD_MAP_* (non-zero) */
+	__s32 status;		/* out: V3 status of the first failed call, else 0 */
+	__u32 done;		/* out: cycles completed (samples written) */
+};
+
 #define VTDP_TD_IOC_INFO	_IOR(VTDP_TD_IOC_MAGIC, 0x00, struct vtdp_td_info)
 #define VTDP_TD_IOC_MAP		_IOWR(VTDP_TD_IOC_MAGIC, 0x01, struct vtdp_td_map)
 #define VTDP_TD_IOC_UNMAP	_IOWR(VTDP_TD_IOC_MAGIC, 0x02, struct vtdp_td_unmap)
 #define VTDP_TD_IOC_SUBMIT	_IOWR(VTDP_TD_IOC_MAGIC, 0x03, struct vtdp_td_submit)
 #define VTDP_TD_IOC_FAULTS	_IOWR(VTDP_TD_IOC_MAGIC, 0x04, struct vtdp_td_faults)
+/* 0x08..0x09: benchmarks (0x09 reserved) */
+#define VTDP_TD_IOC_MAP_BENCH	_IOWR(VTDP_TD_IOC_MAGIC, 0x08, struct vtdp_td_map_bench)
 
 #endif /* _UAPI_VTDP_TESTDEV_H */

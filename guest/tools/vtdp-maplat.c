@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vtdp-maplat - map+unmap latency of the endpoint's buffers, measured in
+ * the kernel (vtdp_testdev.ko's MAP_BENCH ioctl): the V3 interface's
+ * MapLogicalRangeEx + UnmapLogicalRange in V3 mode (MapIdentityRangeEx +
+ * UnmapIdentityRangeEx on a PassThrough domain), dma_map_sgtable +
+ * dma_unmap_sgtable in dma-api mode (behind intel-iommu, or no IOMMU).
+ *
+ * For each size: a few untimed warm-up cycles, then N timed ones; prints
+ * mean, median and 99th percentile of map+unmap, and the means of map and
+ * unmap alone.  Exit status non-zero if any call failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vtdp/testdev.h>
+
+#include "td-lib.h"
+
+#define HUGE		(2UL << 20)
+#define MAX_SIZES	16
+#define WARMUP		16
+/* V3 Translate: where the buffer is mapped (below the driver's rings). */
+#define BENCH_IOVA	0x40000000ULL
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted @v[n]. */
+static uint64_t pct(const uint64_t *v, uint32_t n, double p)
+{
+	uint32_t rank = (uint32_t)(p / 100.0 * n + 0.999999);
+
+	return v[rank ? rank - 1 : 0];
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vtdp-maplat [options]\n"
+		"  -d, --device PATH    endpoint (default /dev/vtdp-testdev0)\n"
+		"  -n, --iterations N   timed cycles per size, 1..%u (default 2000)\n"
+		"  -s, --sizes LIST     bytes, comma separated, multiples of 4096\n"
+		"                       (default 4096,16384,65536,262144,1048576,2097152)\n"
+		"      --hugepages      buffer in a 2 MiB huge page (physically\n"
+		"                       contiguous; needed on a PassThrough domain)\n"
+		"      --json           one JSON object per size\n",
+		VTDP_TD_BENCH_MAX_ITER);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "sizes", required_argument, NULL, 's' },
+		{ "hugepages", no_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	const char *dev = "/dev/vtdp-testdev0", *mode;
+	char sizes_arg[256] = "4096,16384,65536,262144,1048576,2097152";
+	unsigned long sizes[MAX_SIZES], max = 0;
+	struct vtdp_td_info info = { 0 };
+	struct vtdp_td_bench_sample *smp;
+	uint64_t *tot;
+	uint32_t iters = 2000;
+	bool huge = false, json = false;
+	int c, fd, nsizes = 0, rc = 0;
+	void *buf;
+	size_t buflen;
+
+	while ((c = getopt_long(argc, argv, "d:n:s:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dev = optarg; break;
+		case 'n': iters = strtoul(optarg, NULL, 0); break;
+		case 's': snprintf(sizes_arg, sizeof(sizes_arg), "%s", optarg); break;
+		case 'H': huge = true; break;
+		case 'J': json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	for (char *save = NULL, *tok = strtok_r(sizes_arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long s = strtoul(tok, &end, 0);
+
+		if (*end || !s || s % 4096 || nsizes == MAX_SIZES) {
+			fprintf(stderr, "vtdp-maplat: bad size '%s'\n", tok);
+			return 2;
+		}
+		sizes[nsizes++] = s;
+		if (s > max)
+			max = s;
+	}
+	if (!nsizes || !iters || iters > VTDP_TD_BENCH_MAX_ITER) {
+		usage(stderr);
+		return 2;
+	}
+
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, VTDP_TD_IOC_INFO, &info) < 0) {
+		fprintf(stderr, "vtdp-maplat: %s: %s\n", dev, strerror(errno));
+		return 1;
+	}
+	mode = info.mode == VTDP_TD_MODE_DMA_API ? "dma-api" :
+	       (info.flags & VTDP_TD_INFO_PASSTHROUGH) ? "v3-passthrough" : "v3";
+
+	buflen = huge ? (max + HUGE - 1) & ~(HUGE - 1) : max;
+	buf = mmap(NULL, buflen, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE |
+		   (huge ? MAP_HUGETLB : 0), -1, 0);
+	smp = calloc(iters, sizeof(*smp));
+	tot = calloc(iters, sizeof(*tot));
+	if (buf == MAP_FAILED || !smp || !tot) {
+		fprintf(stderr, "vtdp-maplat: %lu-byte buffer%s: %s\n", max,
+			huge ? " (huge pages reserved?)" : "", strerror(errno));
+		return 1;
+	}
+
+	for (int k = 0; k < nsizes; k++) {
+		uint64_t sum = 0, msum = 0, usum = 0;
+		uint32_t done = 0;
+		int32_t status = 0;
+		int ret;
+
+		ret = td_map_bench(fd, buf, sizes[k], BENCH_IOVA,
+				   VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
+				   iters < WARMUP ? iters : WARMUP, smp,
+				   &status, &done);
+		if (!ret)
+			ret = td_map_bench(fd, buf, sizes[k], BENCH_IOVA,
+					   VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
+					   iters, smp, &status, &done);
+		if (ret < 0 || status || done != iters) {
+			fprintf(stderr, "vtdp-maplat: %lu bytes: %s, status %#x, %u of %u cycles\n",
+				sizes[k], ret < 0 ? strerror(-ret) : "ok",
+				(uint32_t)status, done, iters);
+			rc = 1;
+			continue;
+		}
+		for (uint32_t i = 0; i < iters; i++) {
+			tot[i] = (uint64_t)smp[i].map_ns + smp[i].unmap_ns;
+			sum += tot[i];
+			msum += smp[i].map_ns;
+			usum += smp[i].unmap_ns;
+		}
+		qsort(tot, iters, sizeof(*tot), cmp_u64);
+		if (json)
+			printf("{\"maplat\": \"%s\", \"size\": %lu, \"n\": %u"
+			       ", \"mean_ns\": %.0f, \"p50_ns\": %" PRIu64
+			       ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64
+			       ", \"max_ns\": %" PRIu64 ", \"map_mean_ns\": %.0f"
+			       ", \"unmap_mean_ns\": %.0f}\n", mode, sizes[k],
+			       iters, (double)sum / iters, pct(tot, iters, 50),
+			       pct(tot, iters, 99), tot[0], tot[iters - 1],
+			       (double)msum / iters, (double)usum / iters);
+		else
+			printf("%-15s %8lu bytes: map+unmap mean %8.0f ns, p50 %8" PRIu64
+			       " ns, p99 %8" PRIu64 " ns (map %.0f, unmap %.0f)\n",
+			       mode, sizes[k], (double)sum / iters,
+			       pct(tot, iters, 50), pct(tot, iters, 99),
+			       (double)msum / iters, (double)usum / iters);
+		fflush(stdout);
+	}
+	close(fd);
+	return rc;
+}

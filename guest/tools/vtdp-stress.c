@@ -80,6 +80,7 @@ static struct {
 	bool json, quiet;
 	bool hugepages;		/* buffers in 2 MiB huge pages */
 	bool dma_api;		/* the driver is in dma-api mode (from INFO) */
+	bool passthrough;	/* V3 PassThrough domain (from INFO) */
 } opt = {
 	.dev = "/dev/vtdp-testdev0",
 	.seconds = 10,
@@ -126,7 +127,8 @@ static uint32_t rnd_len(struct worker *w)
 }
 
 /*
- * Map @buf at @iova (V3 mode) or where the DMA API puts it (dma-api mode);
+ * Map @buf at @iova (V3 Translate) or where the DMA API (dma-api mode) or the
+ * physical address (PassThrough domain) puts it;
  * the address used ends up in *@at when @at is not NULL.
  */
 static int map_one(struct worker *w, void *buf, uint64_t iova, uint32_t perms,
@@ -384,7 +386,8 @@ static void usage(FILE *f)
 		"      --hugepages        buffers in 2 MiB huge pages (reserve them in\n"
 		"                         /proc/sys/vm/nr_hugepages): physically\n"
 		"                         contiguous, so up to 1 MiB works without\n"
-		"                         an IOMMU in dma-api mode\n"
+		"                         an IOMMU in dma-api mode and on a\n"
+		"                         PassThrough domain\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no live progress line\n",
 		MAX_THREADS, VTDP_TD_MAX_LEN);
@@ -464,9 +467,11 @@ int main(int argc, char **argv)
 		 * IOVA window to aim faults at.
 		 */
 		opt.dma_api = info.mode == VTDP_TD_MODE_DMA_API;
-		if (opt.dma_api && opt.fault_rate > 0) {
+		opt.passthrough = info.flags & VTDP_TD_INFO_PASSTHROUGH;
+		if ((opt.dma_api || opt.passthrough) && opt.fault_rate > 0) {
 			fprintf(stderr, "vtdp-stress: fault injection needs the V3 mode "
-				"(vtdp-iommu); the driver is in dma-api mode\n");
+				"(vtdp-iommu) with a Translate domain; the driver is in %s mode\n",
+				opt.dma_api ? "dma-api" : "passthrough");
 			return 2;
 		}
 	}
@@ -551,7 +556,8 @@ int main(int argc, char **argv)
 		       ", \"bytes\": %" PRIu64 ", \"mb_per_s\": %.3f, \"ops_per_s\": %.1f"
 		       ", \"corruptions\": %" PRIu64 ", \"lost\": %" PRIu64
 		       ", \"unexpected\": %" PRIu64 ", \"driver_faults\": %" PRIu64,
-		       t1 - t0, opt.dma_api ? "dma-api" : "v3", opt.min_len,
+		       t1 - t0, opt.dma_api ? "dma-api" :
+		       opt.passthrough ? "v3-passthrough" : "v3", opt.min_len,
 		       opt.max_len, opt.threads, (uint64_t)st.ops, (uint64_t)st.bytes,
 		       st.bytes / (t1 - t0) / 1e6, st.ops / (t1 - t0),
 		       (uint64_t)st.corruptions, (uint64_t)st.lost,

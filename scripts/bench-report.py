@@ -204,12 +204,13 @@ def main():
         plots.append(("maplat.png", "map+unmap latency in the guest kernel (p50)", "ns",
                       "maplat.dat", [(c, 3 + 3 * i) for i, c in enumerate(configs)], True))
     for png, title, ylabel, dat, series, logy in plots:
+        xs = sizes if dat == "dma.dat" else lsizes
         gp = [
             "set terminal png size 900,560",
             f"set output '{out / png}'",
             f"set title '{title}'",
             "set logscale x 2",
-            "set format x '%.0s%cB'",
+            "set xtics (" + ", ".join(f"'{kib(x)}' {x}" for x in xs) + ")",
             "set xlabel 'transfer / mapping size'",
             f"set ylabel '{ylabel}'",
             "set key outside right",

@@ -94,14 +94,19 @@ static struct vtdp_cache *cache_of(struct vtdp_core *c)
 	return c->cache_priv;
 }
 
+/*
+ * The bucket of a translation depends on its domain, page and level only,
+ * not on the requester or PASID: a page-selective invalidation names a
+ * domain and addresses, so it finds every copy of a page by probing
+ * (iotlb_inv_probe()).  Requesters sharing a domain and an address share
+ * a chain; lookups compare every field.
+ */
 static uint32_t iotlb_hash(const struct vtdp_cache *k, uint16_t did,
-			   uint32_t pasid, uint16_t sid, uint64_t in_page,
-			   uint8_t level)
+			   uint64_t in_page, uint8_t level)
 {
 	uint64_t h = in_page * 0x9e3779b97f4a7c15ULL;
 
-	h ^= ((uint64_t)did << 40) ^ ((uint64_t)pasid << 16) ^ sid ^
-	     ((uint64_t)level << 60);
+	h ^= ((uint64_t)did << 40) ^ ((uint64_t)level << 60);
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return (uint32_t)h & (k->nbuckets - 1);
@@ -143,8 +148,7 @@ static void iotlb_remove(struct vtdp_core *c, uint32_t i)
 {
 	struct vtdp_cache *k = cache_of(c);
 	struct vtdp_iotlb_entry *e = &c->iotlb[i];
-	uint32_t b = iotlb_hash(k, e->did, e->pasid, e->sid, e->in_page,
-				e->level);
+	uint32_t b = iotlb_hash(k, e->did, e->in_page, e->level);
 	uint32_t *p = &k->bucket[b];
 
 	while (*p != IDX_NONE && *p != i)
@@ -188,8 +192,7 @@ static struct vtdp_iotlb_entry *iotlb_lookup(struct vtdp_core *c,
 	for (level = 1; level <= 3; level++) {
 		uint64_t page = (addr & VTDP_IOTLB_TAG_MASK) >>
 				VTDP_LEVEL_SHIFT(level);
-		uint32_t i = k->bucket[iotlb_hash(k, did, pasid, sid, page,
-						  level)];
+		uint32_t i = k->bucket[iotlb_hash(k, did, page, level)];
 
 		for (; i != IDX_NONE; i = c->iotlb[i].hnext) {
 			struct vtdp_iotlb_entry *e = &c->iotlb[i];
@@ -215,8 +218,7 @@ static void iotlb_insert(struct vtdp_core *c, const struct vtdp_iotlb_entry *n)
 	if (!c->iotlb)
 		return;
 	/* Replace an older copy of the same translation (e.g. D now set). */
-	for (i = k->bucket[iotlb_hash(k, n->did, n->pasid, n->sid, n->in_page,
-				      n->level)];
+	for (i = k->bucket[iotlb_hash(k, n->did, n->in_page, n->level)];
 	     i != IDX_NONE; i = c->iotlb[i].hnext) {
 		e = &c->iotlb[i];
 		if (e->did == n->did && e->pasid == n->pasid &&
@@ -236,7 +238,7 @@ static void iotlb_insert(struct vtdp_core *c, const struct vtdp_iotlb_entry *n)
 	k->free_head = e->hnext;
 	*e = *n;
 	e->valid = true;
-	b = iotlb_hash(k, e->did, e->pasid, e->sid, e->in_page, e->level);
+	b = iotlb_hash(k, e->did, e->in_page, e->level);
 	e->hnext = k->bucket[b];
 	k->bucket[b] = i;
 	lru_push_front(c, i);
@@ -249,6 +251,50 @@ enum iotlb_scope {
 	IOTLB_DID_PASID,	/* one PASID of a domain */
 	IOTLB_DID_PASID_PAGES,
 };
+
+/*
+ * Probing beats a scan of the whole IOTLB up to this many buckets: a
+ * guest's unmap of a few pages must not cost a pass over every entry.
+ */
+#define IOTLB_PROBE_MAX		64
+
+/*
+ * Page-selective invalidation by probing the buckets of every page (and
+ * large page) of [@lo, @hi] in @did (only @pasid's if @one_pasid).
+ * Returns false, having done nothing, when the range needs more than
+ * IOTLB_PROBE_MAX probes.
+ */
+static bool iotlb_inv_probe(struct vtdp_core *c, uint16_t did,
+			    bool one_pasid, uint32_t pasid, uint64_t lo,
+			    uint64_t hi)
+{
+	struct vtdp_cache *k = cache_of(c);
+	uint64_t probes = 0, page;
+	uint32_t i, next;
+	uint8_t level;
+
+	for (level = 1; level <= 3; level++)
+		probes += ((hi >> VTDP_LEVEL_SHIFT(level)) -
+			   (lo >> VTDP_LEVEL_SHIFT(level))) + 1;
+	if (probes > IOTLB_PROBE_MAX)
+		return false;
+	for (level = 1; level <= 3; level++) {
+		for (page = lo >> VTDP_LEVEL_SHIFT(level);
+		     page <= hi >> VTDP_LEVEL_SHIFT(level); page++) {
+			for (i = k->bucket[iotlb_hash(k, did, page, level)];
+			     i != IDX_NONE; i = next) {
+				struct vtdp_iotlb_entry *e = &c->iotlb[i];
+
+				next = e->hnext;
+				if (e->did == did && e->level == level &&
+				    e->in_page == page &&
+				    (!one_pasid || e->pasid == pasid))
+					iotlb_remove(c, i);
+			}
+		}
+	}
+	return true;
+}
 
 /* Invalidate exactly the entries in @scope; [@lo, @hi] is the byte range
  * for the page-selective forms. */
@@ -264,6 +310,10 @@ static void iotlb_invalidate(struct vtdp_core *c, enum iotlb_scope scope,
 		iotlb_flush_all(c);
 		return;
 	}
+	if ((scope == IOTLB_DID_PAGES || scope == IOTLB_DID_PASID_PAGES) &&
+	    iotlb_inv_probe(c, did, scope == IOTLB_DID_PASID_PAGES, pasid,
+			    lo, hi))
+		return;
 	for (i = 0; i < c->cfg.iotlb_size; i++) {
 		struct vtdp_iotlb_entry *e = &c->iotlb[i];
 		uint64_t start, end;

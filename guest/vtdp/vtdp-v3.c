@@ -320,18 +320,29 @@ static void vtdp_free_level(u64 *tbl, int level)
 	vtdp_live_add(table_pages, -1);
 }
 
+/* Leaves of [la, +npages) in the leaf table that holds @la. */
+static u64 vtdp_leaf_run(u64 la, u64 npages)
+{
+	return min_t(u64, npages,
+		     VTDP_LEVEL_ENTRIES - VTDP_LEVEL_INDEX(la, 1));
+}
+
+/* One walk per leaf table: map+unmap cost must not grow with the depth. */
 static void vtdp_clear_leaves(struct v3_domain *d, u64 la, u64 npages)
 {
-	u64 i, *pte;
+	u64 i, j, n, addr, *pte;
 
 	if (!d->pgd)
 		return;
-	for (i = 0; i < npages; i++) {
-		pte = vtdp_pte(d, la + (i << VTDP_PAGE_SHIFT), false);
-		if (pte) {
-			WRITE_ONCE(*pte, 0);
-			vtdp_flush_table(d->iommu, pte, sizeof(*pte));
-		}
+	for (i = 0; i < npages; i += n) {
+		addr = la + (i << VTDP_PAGE_SHIFT);
+		n = vtdp_leaf_run(addr, npages - i);
+		pte = vtdp_pte(d, addr, false);
+		if (!pte)	/* no leaf table: nothing mapped there */
+			continue;
+		for (j = 0; j < n; j++)
+			WRITE_ONCE(pte[j], 0);
+		vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
 	}
 }
 
@@ -424,7 +435,7 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 				  enum vtdp_extent_kind kind)
 {
 	u64 first = la >> VTDP_PAGE_SHIFT, last = first + span - 1;
-	u64 bits = vtdp_leaf_bits(d, perms), i, pa, *pte;
+	u64 bits = vtdp_leaf_bits(d, perms), i, j, n, pa, *pte;
 	struct vtdp_extent *ext;
 
 	lockdep_assert_held(&d->mutex);
@@ -434,19 +445,26 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 	if (!ext)
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
 
-	/* PassThrough domains only record extents (spec §5.10) */
-	for (i = 0; d->pgd && i < npages; i++) {
+	/*
+	 * PassThrough domains only record extents (spec §5.10).  One walk
+	 * per leaf table, whose entries are then written in a row.
+	 */
+	for (i = 0; d->pgd && i < npages; i += n) {
 		u64 addr = la + (i << VTDP_PAGE_SHIFT);
 
 		pte = vtdp_pte(d, addr, true);
 		if (!pte)
 			goto rollback;
-		pa = phys ? vtdp_phys_page(phys, i) : addr;
-		WRITE_ONCE(*pte, (pa & VTDP_SS_ADDR_MASK) | bits);
-		vtdp_flush_table(d->iommu, pte, sizeof(*pte));
+		n = vtdp_leaf_run(addr, npages - i);
+		for (j = 0; j < n; j++) {
+			pa = phys ? vtdp_phys_page(phys, i + j) :
+				    addr + (j << VTDP_PAGE_SHIFT);
+			WRITE_ONCE(pte[j], (pa & VTDP_SS_ADDR_MASK) | bits);
+		}
+		vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
 		/* a reserved region may span terabytes: stay killable */
 		if (fatal_signal_pending(current)) {
-			i++;
+			i += n;
 			goto rollback;
 		}
 		cond_resched();

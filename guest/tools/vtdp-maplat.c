@@ -9,6 +9,8 @@
  * For each size: a few untimed warm-up cycles, then N timed ones; prints
  * mean, median and 99th percentile of map+unmap, and the means of map and
  * unmap alone.  Exit status non-zero if any call failed.
+ *
+ * --selftest checks the ioctl itself instead (TAP, for scripts/test).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <vtdp/testdev.h>
 
 #include "td-lib.h"
+#include "vtdp-tap.h"
 
 #define HUGE		(2UL << 20)
 #define MAX_SIZES	16
@@ -46,6 +49,117 @@ static uint64_t pct(const uint64_t *v, uint32_t n, double p)
 	return v[rank ? rank - 1 : 0];
 }
 
+/* Physical frame of the page at @p (root reads /proc/self/pagemap), or 0. */
+static uint64_t pfn_of(const void *p)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (pread(fd, &e, 8, (uintptr_t)p / 4096 * 8) != 8)
+			e = 0;
+		close(fd);
+	}
+	return (e >> 63) ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/* MAP_BENCH with every field given; returns 0 or -errno. */
+static int raw_bench(int fd, struct vtdp_td_map_bench *b)
+{
+	return ioctl(fd, VTDP_TD_IOC_MAP_BENCH, b) < 0 ? -errno : 0;
+}
+
+/*
+ * The ioctl's promises: arguments checked, every cycle timed, nothing left
+ * mapped or pinned.  @buf: a 2 MiB huge page (physically contiguous).
+ */
+static int selftest(int fd, const struct vtdp_td_info *info, uint8_t *buf)
+{
+	bool pt = info->flags & VTDP_TD_INFO_PASSTHROUGH;
+	struct vtdp_td_bench_sample smp[64];
+	struct vtdp_td_map_bench b, good = {
+		.user_addr = (uintptr_t)buf, .length = 65536, .iova = BENCH_IOVA,
+		.samples_ptr = (uintptr_t)smp, .iterations = 64,
+		.perms = VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
+	};
+	uint64_t iova;
+	int32_t status = -1;
+	uint32_t i, zero = 0;
+	int ret;
+
+	diag("MAP_BENCH in %s mode", info->mode == VTDP_TD_MODE_DMA_API ?
+	     "dma-api" : pt ? "v3 passthrough" : "v3");
+	b = good;
+	b.iterations = 0;
+	tap(raw_bench(fd, &b) == -EINVAL, "0 iterations: EINVAL");
+	b = good;
+	b.iterations = VTDP_TD_BENCH_MAX_ITER + 1;
+	tap(raw_bench(fd, &b) == -EINVAL, "%u iterations: EINVAL", b.iterations);
+	b = good;
+	b.length = 6000;
+	tap(raw_bench(fd, &b) == -EINVAL, "length not whole pages: EINVAL");
+	b = good;
+	b.perms = 0;
+	tap(raw_bench(fd, &b) == -EINVAL, "no permissions: EINVAL");
+	b = good;
+	b.samples_ptr = 0;
+	tap(raw_bench(fd, &b) == -EINVAL, "no sample buffer: EINVAL");
+	b = good;
+	b.done = 1;
+	tap(raw_bench(fd, &b) == -EINVAL, "output fields not zero: EINVAL");
+	b = good;
+	b.samples_ptr = 8;
+	tap(raw_bench(fd, &b) == -EFAULT, "unwritable sample buffer: EFAULT");
+
+	memset(smp, 0, sizeof(smp));
+	b = good;
+	ret = raw_bench(fd, &b);
+	for (i = 0; i < 64; i++)
+		if (!smp[i].map_ns || !smp[i].unmap_ns)
+			zero++;
+	tap(ret == 0 && b.status == 0 && b.done == 64 && !zero,
+	    "64 cycles of 64 KiB: done %u, status %#x, %u empty samples",
+	    b.done, (uint32_t)b.status, zero);
+
+	/* Nothing stays mapped: the same range maps (and unmaps) again. */
+	ret = td_map(fd, buf, 65536, BENCH_IOVA, VTDP_TD_MAP_READ, &status, &iova);
+	tap(ret == 0 && status == 0 && td_unmap(fd, iova, &status) == 0 &&
+	    status == 0, "the range is free after the run");
+
+	if (pt) {
+		/* Device addresses are physical: one range or nothing. */
+		uint8_t *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+				    -1, 0);
+		uint64_t p0 = two == MAP_FAILED ? 0 : pfn_of(two);
+		uint64_t p1 = two == MAP_FAILED ? 0 : pfn_of(two + 4096);
+
+		b = good;
+		b.user_addr = (uintptr_t)two;
+		b.length = 8192;
+		ret = raw_bench(fd, &b);
+		tap(p0 && p1 && ret == (p1 == p0 + 1 ? 0 : -EINVAL),
+		    "PassThrough, two 4 KiB pages (pfn %#llx, %#llx): %s",
+		    (unsigned long long)p0, (unsigned long long)p1,
+		    p1 == p0 + 1 ? "contiguous, runs" : "EINVAL");
+	} else if (info->mode == VTDP_TD_MODE_V3) {
+		b = good;
+		b.iova = info->iova_limit;
+		tap(raw_bench(fd, &b) == -EINVAL, "iova at the driver's rings: EINVAL");
+		/* A busy range: the V3 status comes back, no cycle is done. */
+		ret = td_map(fd, buf, 4096, BENCH_IOVA, VTDP_TD_MAP_READ,
+			     &status, &iova);
+		b = good;
+		if (!ret && !status)
+			ret = raw_bench(fd, &b);
+		tap(ret == 0 && status == 0 && b.status != 0 && b.done == 0,
+		    "iova in use: V3 status %#x, 0 cycles", (uint32_t)b.status);
+		td_unmap(fd, BENCH_IOVA, &status);
+	}
+	printf("1..%d\n", test_no);
+	return failures ? 1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -56,7 +170,8 @@ static void usage(FILE *f)
 		"                       (default 4096,16384,65536,262144,1048576,2097152)\n"
 		"      --hugepages      buffer in a 2 MiB huge page (physically\n"
 		"                       contiguous; needed on a PassThrough domain)\n"
-		"      --json           one JSON object per size\n",
+		"      --json           one JSON object per size\n"
+		"      --selftest       check the MAP_BENCH ioctl (TAP) instead\n",
 		VTDP_TD_BENCH_MAX_ITER);
 }
 
@@ -68,6 +183,7 @@ int main(int argc, char **argv)
 		{ "sizes", required_argument, NULL, 's' },
 		{ "hugepages", no_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "selftest", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -78,7 +194,7 @@ int main(int argc, char **argv)
 	struct vtdp_td_bench_sample *smp;
 	uint64_t *tot;
 	uint32_t iters = 2000;
-	bool huge = false, json = false;
+	bool huge = false, json = false, self = false;
 	int c, fd, nsizes = 0, rc = 0;
 	void *buf;
 	size_t buflen;
@@ -90,6 +206,7 @@ int main(int argc, char **argv)
 		case 's': snprintf(sizes_arg, sizeof(sizes_arg), "%s", optarg); break;
 		case 'H': huge = true; break;
 		case 'J': json = true; break;
+		case 'T': self = true; huge = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -124,6 +241,8 @@ int main(int argc, char **argv)
 	buf = mmap(NULL, buflen, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE |
 		   (huge ? MAP_HUGETLB : 0), -1, 0);
+	if (self && buf != MAP_FAILED)
+		return selftest(fd, &info, buf);
 	smp = calloc(iters, sizeof(*smp));
 	tot = calloc(iters, sizeof(*tot));
 	if (buf == MAP_FAILED || !smp || !tot) {

@@ -112,7 +112,8 @@ static uint64_t bench_qi(struct bench *b)
 	uint64_t iq = tb_alloc_page(&b->m);
 
 	vtdp_core_mmio_write(&b->c, VTDP_REG_IQA, iq, 8);
-	vtdp_core_mmio_write(&b->c, VTDP_REG_GCMD, VTDP_GCMD_TE | VTDP_GCMD_QIE, 4);
+	vtdp_core_mmio_write(&b->c, VTDP_REG_GCMD,
+			     VTDP_GCMD_TE | VTDP_GCMD_QIE, 4);
 	return iq;
 }
 
@@ -191,7 +192,8 @@ static void run_inv_case(const char *name, struct bench *b,
 			tail = (tail + 1) % 256;
 			vtdp_core_mmio_write(&b->c, VTDP_REG_IQT, tail << 4, 8);
 			if (vtdp_core_translate(&b->c, &req, &t)) {
-				fprintf(stderr, "bench-vtdp-core: %s: fault\n", name);
+				fprintf(stderr, "bench-vtdp-core: %s: fault\n",
+					name);
 				exit(1);
 			}
 		}

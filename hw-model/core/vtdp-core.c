@@ -253,16 +253,12 @@ enum iotlb_scope {
 };
 
 /*
- * Probing beats a scan of the whole IOTLB up to this many buckets: a
- * guest's unmap of a few pages must not cost a pass over every entry.
- */
-#define IOTLB_PROBE_MAX		64
-
-/*
  * Page-selective invalidation by probing the buckets of every page (and
  * large page) of [@lo, @hi] in @did (only @pasid's if @one_pasid).
- * Returns false, having done nothing, when the range needs more than
- * IOTLB_PROBE_MAX probes.
+ * Returns false, having done nothing, when the range needs more probes
+ * than a quarter of the IOTLB's entries: a probe costs a few slot visits
+ * of a scan, and a guest's unmap of up to a few MiB must not cost a pass
+ * over every entry.
  */
 static bool iotlb_inv_probe(struct vtdp_core *c, uint16_t did,
 			    bool one_pasid, uint32_t pasid, uint64_t lo,
@@ -276,7 +272,7 @@ static bool iotlb_inv_probe(struct vtdp_core *c, uint16_t did,
 	for (level = 1; level <= 3; level++)
 		probes += ((hi >> VTDP_LEVEL_SHIFT(level)) -
 			   (lo >> VTDP_LEVEL_SHIFT(level))) + 1;
-	if (probes > IOTLB_PROBE_MAX)
+	if (probes > c->cfg.iotlb_size / 4)
 		return false;
 	for (level = 1; level <= 3; level++) {
 		for (page = lo >> VTDP_LEVEL_SHIFT(level);

@@ -38,7 +38,8 @@ def main():
     out = Path(sys.argv[1])
     lines = (out / "results.txt").read_text(errors="replace").splitlines()
     sections = {m.group(1) for l in lines if (m := re.match(r"^## (\w+):", l))}
-    core, dma, lat, hit = {}, {}, {}, {}
+    core, dma, lat, hit, scale = {}, {}, {}, {}, {}
+    scale_unavailable = False
     section = None
     for line in lines:
         if line.startswith("## "):
@@ -58,6 +59,12 @@ def main():
         elif name == "hitrate":
             prof, _, js = rest.partition(" ")
             hit[prof] = json.loads(js)
+        elif name == "scaling":
+            f = rest.split(" ", 2)
+            if f[0] == "unavailable":
+                scale_unavailable = True
+            elif len(f) == 3:
+                scale[(f[0], int(f[1]))] = json.loads(f[2])
 
     bad = []
     if "core" in sections and not core:
@@ -68,6 +75,11 @@ def main():
         bad.append("maplat: no results")
     if "hitrate" in sections and not hit:
         bad.append("hitrate: no results")
+    if "scaling" in sections and not scale:
+        bad.append("scaling: no results")
+    for k, r in scale.items():
+        if r["mb_per_s"] <= 0 or not r["ok"]:
+            bad.append(f"scaling {k}: {r['mb_per_s']} MB/s, ok {r['ok']}")
     for k, (ns, it, _) in core.items():
         if ns <= 0 or it <= 0:
             bad.append(f"core {k}: {ns} ns, {it} iterations")
@@ -146,6 +158,29 @@ def main():
                 bad.append(f"hitrate {p}: no translations")
             md.append(f"| {p} | {q['translations']} | {h} | {m} | {q['iotlb-evictions']} | {rate} |")
 
+    groups = []
+    for (g, _) in scale:
+        if g not in groups:
+            groups.append(g)
+    if scale:
+        md += ["", "## Scaling on vtdp-iommu (2 vCPUs)", ""]
+        if scale_unavailable:
+            md += ["vtdp-stress has no --queues/--pasids here: only threads sharing "
+                   "queue 0 (`threads-one-queue`) were measured.", ""]
+        md += ["MB/s (ratio to the first row of its group; ratio to no IOMMU, one "
+               "thread, same transfer size, when measured) and descriptors per second.", "",
+               "| varied | n | transfer | MB/s | desc/s | threads | queues | PASIDs |",
+               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for g in groups:
+            rows = sorted((n, r) for (gg, n), r in scale.items() if gg == g)
+            first = rows[0][1]["mb_per_s"]
+            for n, r in rows:
+                base = dma.get(("none", r["min_len"]))
+                none = f"; {r['mb_per_s'] / base['mb_per_s']:.2f}x none" if base else ""
+                md.append(f"| {g} | {n} | {kib(r['min_len'])} | {r['mb_per_s']:.1f} "
+                          f"({r['mb_per_s'] / first:.2f}x{none}) | {r['ops_per_s']:.0f} | "
+                          f"{r.get('threads', '-')} | {r.get('queues', 1)} | {r.get('pasids', 0)} |")
+
     # The targets of issue 8: results, not tests.
     tg = []
 
@@ -203,15 +238,27 @@ def main():
                 f.write(" ".join(row) + "\n")
         plots.append(("maplat.png", "map+unmap latency in the guest kernel (p50)", "ns",
                       "maplat.dat", [(c, 3 + 3 * i) for i, c in enumerate(configs)], True))
+    multi = [g for g in groups if sum(1 for (gg, _) in scale if gg == g) > 1]
+    if multi:
+        ns = sorted({n for (g, n) in scale if g in multi})
+        with open(out / "scaling.dat", "w") as f:
+            f.write("# n " + " ".join(f"{g}_MBps" for g in multi) + "\n")
+            for n in ns:
+                f.write(f"{n} " + " ".join(
+                    f"{scale[(g, n)]['mb_per_s']:.3f}" if (g, n) in scale else "NaN"
+                    for g in multi) + "\n")
+        plots.append(("scaling.png", "vtdp throughput against threads, queues, PASIDs",
+                      "MB/s", "scaling.dat", [(g, 2 + i) for i, g in enumerate(multi)], False))
     for png, title, ylabel, dat, series, logy in plots:
-        xs = sizes if dat == "dma.dat" else lsizes
+        xs = {"dma.dat": sizes, "maplat.dat": lsizes}.get(dat)
         gp = [
             "set terminal png size 900,560",
             f"set output '{out / png}'",
             f"set title '{title}'",
             "set logscale x 2",
-            "set xtics (" + ", ".join(f"'{kib(x)}' {x}" for x in xs) + ")",
-            "set xlabel 'transfer / mapping size'",
+            ("set xtics (" + ", ".join(f"'{kib(x)}' {x}" for x in xs) + ")") if xs else
+            "set xtics (" + ", ".join(f"'{n}' {n}" for n in ns) + ")",
+            f"set xlabel '{'transfer / mapping size' if xs else 'threads = queues, or PASIDs'}'",
             f"set ylabel '{ylabel}'",
             "set key outside right",
             "set grid",

@@ -168,7 +168,7 @@ def main():
             md += ["vtdp-stress has no --queues/--pasids here: only threads sharing "
                    "queue 0 (`threads-one-queue`) were measured.", ""]
         md += ["MB/s (ratio to the first row of its group; ratio to no IOMMU, one "
-               "thread, same transfer size, when measured) and descriptors per second.", "",
+               "thread, 1 vCPU, same transfer size, when measured) and descriptors per second.", "",
                "| varied | n | transfer | MB/s | desc/s | threads | queues | PASIDs |",
                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for g in groups:

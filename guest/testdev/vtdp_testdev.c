@@ -364,6 +364,15 @@ static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
 
 /* ---- V3 bring-up / teardown ---- */
 
+/* A physically contiguous run as a V3 description (passthrough mode). */
+static struct v3_map_phys td_phys_contig(u64 base, unsigned long npages)
+{
+	return (struct v3_map_phys) {
+		.type = V3_MAP_PHYS_CONTIGUOUS,
+		.contiguous = { .base = base, .size = (u64)npages << PAGE_SHIFT },
+	};
+}
+
 static void td_ring_unmap(struct td_dev *td, struct td_queue *q)
 {
 	v3_status_t st;
@@ -371,18 +380,15 @@ static void td_ring_unmap(struct td_dev *td, struct td_queue *q)
 	if (!q->ring_mapped)
 		return;
 	if (td->passthrough) {
-		struct v3_map_phys phys = {
-			.type = V3_MAP_PHYS_CONTIGUOUS,
-			.contiguous = { .base = q->ring_iova, .size = PAGE_SIZE },
-		};
+		struct v3_map_phys phys = td_phys_contig(q->ring_iova, 1);
 
 		st = td->ops->unmap_identity_range_ex(td->dom, &phys);
 	} else {
 		st = td->ops->unmap_logical_range(td->dom, q->ring_iova, 1);
 	}
 	if (!V3_SUCCESS(st))
-		dev_warn(&td->pdev->dev, "ring %u: UnmapLogicalRange -> %#x\n",
-			 q->index, st);
+		dev_warn(&td->pdev->dev, "ring %u: Unmap%sRange -> %#x\n",
+			 q->index, td->passthrough ? "IdentityEx" : "Logical", st);
 	q->ring_mapped = false;
 }
 
@@ -606,15 +612,6 @@ static enum dma_data_direction td_dma_dir(u32 perms)
 		return DMA_FROM_DEVICE;
 	}
 	return DMA_BIDIRECTIONAL;
-}
-
-/* A physically contiguous run as a V3 description (passthrough mode). */
-static struct v3_map_phys td_phys_contig(u64 base, unsigned long npages)
-{
-	return (struct v3_map_phys) {
-		.type = V3_MAP_PHYS_CONTIGUOUS,
-		.contiguous = { .base = base, .size = (u64)npages << PAGE_SHIFT },
-	};
 }
 
 /*

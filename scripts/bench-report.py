@@ -40,7 +40,7 @@ def main():
     sections = {m.group(1) for l in lines if (m := re.match(r"^## (\w+):", l))}
     core, dma, lat, hit, scale = {}, {}, {}, {}, {}
     scale_unavailable = False
-    rounds = {}
+    rounds, verdict = {}, {}
     bad = []
     section = None
     for line in lines:
@@ -68,6 +68,9 @@ def main():
                 bad.append(f"maplat {k}: mean {r['mean_ns']} p50 {r['p50_ns']} p99 {r['p99_ns']}")
             if k not in lat or r["p50_ns"] < lat[k]["p50_ns"]:
                 lat[k] = r
+        elif name == "hitrate-verdict":
+            prof, _, v = rest.partition(" ")
+            verdict[prof] = v
         elif name == "hitrate":
             prof, _, js = rest.partition(" ")
             hit[prof] = json.loads(js)
@@ -156,15 +159,16 @@ def main():
 
     if hit:
         md += ["", "## IOTLB hit rate during the stress profiles (query-vtdp after the run)", "",
-               "| profile | translations | IOTLB hits | misses | evictions | hit rate |",
-               "| --- | ---: | ---: | ---: | ---: | ---: |"]
+               "| profile | translations | IOTLB hits | misses | evictions | hit rate | stress verdict |",
+               "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         for p, info in hit.items():
             q = info["iommus"][0]
             h, m = q["iotlb-hits"], q["iotlb-misses"]
             rate = f"{h / (h + m):.4f}" if h + m else "-"
             if not h + m:
                 bad.append(f"hitrate {p}: no translations")
-            md.append(f"| {p} | {q['translations']} | {h} | {m} | {q['iotlb-evictions']} | {rate} |")
+            md.append(f"| {p} | {q['translations']} | {h} | {m} | {q['iotlb-evictions']} | {rate} | "
+                      f"{verdict.get(p, '-')} (stress-{p}.out) |")
 
     groups = []
     for (g, _) in scale:

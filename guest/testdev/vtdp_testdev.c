@@ -1001,6 +1001,7 @@ static long td_ioc_map_bench(struct td_dev *td,
 	    !a.perms || (a.perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
 	    a.user_addr + a.length < a.user_addr || !a.samples_ptr ||
 	    !a.iterations || a.iterations > VTDP_TD_BENCH_MAX_ITER ||
+	    (u64)a.iterations * (a.length >> PAGE_SHIFT) > VTDP_TD_BENCH_MAX_PAGES ||
 	    a.status || a.done)
 		return -EINVAL;
 	if (td->mode == VTDP_TD_MODE_V3 && !td->passthrough &&

@@ -96,6 +96,12 @@ static int selftest(int fd, const struct vtdp_td_info *info, uint8_t *buf)
 	b.iterations = VTDP_TD_BENCH_MAX_ITER + 1;
 	tap(raw_bench(fd, &b) == -EINVAL, "%u iterations: EINVAL", b.iterations);
 	b = good;
+	b.length = 2ULL << 20;
+	b.iterations = VTDP_TD_BENCH_MAX_PAGES / 512 + 1;
+	b.samples_ptr = 0x1000;	/* refused before it is used */
+	tap(raw_bench(fd, &b) == -EINVAL, "%u x 2 MiB, over %u pages: EINVAL",
+	    b.iterations, VTDP_TD_BENCH_MAX_PAGES);
+	b = good;
 	b.length = 6000;
 	tap(raw_bench(fd, &b) == -EINVAL, "length not whole pages: EINVAL");
 	b = good;

@@ -123,13 +123,16 @@ struct vtdp_td_bench_sample {
 };
 
 #define VTDP_TD_BENCH_MAX_ITER		65536
+/* iterations x pages per map: bounds one call's work (and its lock hold) */
+#define VTDP_TD_BENCH_MAX_PAGES		(1U << 22)
 
 struct vtdp_td_map_bench {
 	__u64 user_addr;	/* in: page aligned */
 	__u64 length;		/* in: bytes, non-zero multiple of 4 KiB, as MAP */
 	__u64 iova;		/* in: V3 Translate: as MAP; else ignored */
 	__u64 samples_ptr;	/* in: user pointer to struct vtdp_td_bench_sample[iterations] */
-	__u32 iterations;	/* in: 1..VTDP_TD_BENCH_MAX_ITER */
+	__u32 iterations;	/* in: 1..VTDP_TD_BENCH_MAX_ITER, and
+				 * iterations * length / 4 KiB <= VTDP_TD_BENCH_MAX_PAGES */
 	__u32 perms;		/* in: VTDP_TD_MAP_* (non-zero) */
 	__s32 status;		/* out: V3 status of the first failed call, else 0 */
 	__u32 done;		/* out: cycles completed (samples written) */

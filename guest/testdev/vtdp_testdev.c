@@ -10,6 +10,13 @@
  * space and runs descriptors against them.  IOMMU faults come back through
  * the V3 fault handler (a vtdp extension) and are kept in a small ring.
  *
+ * When the endpoint and the IOMMU support PASID-tagged DMA, the RID device
+ * is created PasidTaggedDma and user space can make PASID sub-devices
+ * (CreatePasidDevice), each attached to a domain of its own, map buffers
+ * into those domains and run descriptors whose data requests carry the
+ * sub-device's PASID.  Every queue the device has (as far as MSI-X vectors
+ * go) runs descriptors, each queue under its own lock.
+ *
  * vtdp.ko is a soft dependency: the V3 entry points are looked up with
  * symbol_get() at probe time, so this module loads without it and then
  * falls back to the plain Linux DMA API (for running behind QEMU's
@@ -33,6 +40,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -53,6 +61,12 @@ static_assert(sizeof(struct vtdp_td_unmap) == 16);
 static_assert(sizeof(struct vtdp_td_submit) == 64);
 static_assert(sizeof(struct vtdp_td_fault) == 48);
 static_assert(sizeof(struct vtdp_td_faults) == 24);
+static_assert(sizeof(struct vtdp_td_pasid_create) == 24);
+static_assert(sizeof(struct vtdp_td_pasid_op) == 8);
+static_assert(sizeof(struct vtdp_td_map_ex) == 48);
+static_assert(sizeof(struct vtdp_td_unmap_ex) == 16);
+static_assert(sizeof(struct vtdp_td_submit_ex) == 72);
+static_assert(sizeof(struct vtdp_td_rid_domain) == 16);
 
 #define TD_DRV_NAME		"vtdp_testdev"
 
@@ -63,10 +77,12 @@ static_assert(sizeof(struct vtdp_td_faults) == 24);
  */
 #define TD_RING_IOVA_BASE	(1ULL << 40)
 #define TD_RING_ENTRIES		(PAGE_SIZE / VTDP_TD_DESC_SIZE)
-#define TD_ACTIVE_QUEUES	1	/* queue 0 only, for now */
 #define TD_SUBMIT_TIMEOUT	(5 * HZ)
-/* Upper bound of one MAP: bounds the page array and pinned memory. */
-#define TD_MAP_MAX_BYTES	(256ULL << 20)
+/*
+ * Upper bound of one MAP: bounds the page array (8 bytes a page) and the
+ * pinned memory; one 1 GiB huge page must fit.
+ */
+#define TD_MAP_MAX_BYTES	(1ULL << 30)
 
 static char *mode = "auto";
 module_param(mode, charp, 0444);
@@ -85,6 +101,10 @@ static struct dentry *td_debugfs;
 struct td_queue {
 	struct td_dev *td;
 	unsigned int index;
+	/* Serialises the queue's submissions (ring slots, QCTRL, QPASID). */
+	struct mutex lock;
+	u32 qctrl;		/* as last written */
+	u32 qpasid;		/* as last written, valid with PASID_EN */
 	struct page *ring_page;		/* v3 mode */
 	dma_addr_t ring_dma;		/* dma-api mode */
 	struct vtdp_td_desc *ring;
@@ -104,7 +124,20 @@ struct td_mapping {
 	unsigned long npages;
 	struct page **pages;
 	u32 perms;
+	u32 handle;			/* 0: RID domain, else the sub-device's */
+	struct v3_domain *dom;		/* v3 mode: the domain it is mapped in */
 	struct sg_table sgt;		/* dma-api mode */
+};
+
+/* A PASID sub-device made through one file, with its own domain. */
+struct td_pasid {
+	struct list_head link;
+	struct file *owner;
+	u32 handle;
+	u32 pasid;
+	struct v3_pasid_device *pdev;
+	struct v3_domain *dom;
+	bool attached;
 };
 
 struct td_dev {
@@ -126,16 +159,27 @@ struct td_dev {
 	bool have_ifc;
 	const struct v3_iommu_ops *ops;
 	struct v3_dma_device *vdev;
-	struct v3_domain *dom;
+	struct v3_domain *dom;		/* the RID device's */
+	u32 dom_type;			/* V3 type of @dom */
 	bool attached;
 	bool fault_reporting;
+	bool pasid_capable;		/* created PasidTaggedDma */
 
-	/* Serialises submissions, mapping list and teardown (@dead). */
+	/*
+	 * Held for reading across a submission, for writing by whatever
+	 * takes away what a submission uses (a sub-device's PASID, the RID
+	 * domain, the device itself): so no DMA is in flight then.
+	 */
+	struct rw_semaphore submit_sem;
+	/* Serialises mapping and sub-device lists, V3 calls and @dead. */
 	struct mutex lock;
 	bool dead;
 	struct list_head mappings;
+	struct list_head pasids;
+	u32 next_handle;
 
-	struct td_queue queues[TD_ACTIVE_QUEUES];
+	unsigned int nactive;		/* queues with a ring and a vector */
+	struct td_queue queues[VTDP_TD_MAX_QUEUES];
 
 	spinlock_t fault_lock;
 	u64 fault_total;
@@ -225,8 +269,29 @@ static void td_queue_start(struct td_queue *q)
 	lo_hi_writeq(q->ring_iova, td->regs + VTDP_TD_QREG(q->index, VTDP_TD_QRING_BASE));
 	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QRING_SIZE), TD_RING_ENTRIES);
 	/* No HALT_ON_ERROR: a faulting descriptor must not stop the queue. */
-	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
+	q->qctrl = VTDP_TD_QCTRL_ENABLE;
+	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), q->qctrl);
 	q->tail = 0;
+}
+
+/*
+ * Make the queue's next data requests untagged (@tag false) or tagged with
+ * @pasid.  The queue is idle (submissions are synchronous), so QCTRL can
+ * change under ENABLE without disturbing the ring.  Called with q->lock.
+ */
+static void td_queue_set_pasid(struct td_queue *q, bool tag, u32 pasid)
+{
+	struct td_dev *td = q->td;
+	u32 ctrl = VTDP_TD_QCTRL_ENABLE | (tag ? VTDP_TD_QCTRL_PASID_EN : 0);
+
+	if (tag && (!(q->qctrl & VTDP_TD_QCTRL_PASID_EN) || q->qpasid != pasid)) {
+		td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QPASID), pasid);
+		q->qpasid = pasid;
+	}
+	if (ctrl != q->qctrl) {
+		td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), ctrl);
+		q->qctrl = ctrl;
+	}
 }
 
 static void td_queue_stop(struct td_queue *q)
@@ -259,7 +324,7 @@ static bool td_desc_done(struct vtdp_td_desc *d)
 
 static bool td_range_hits_rings(u64 addr, u64 len)
 {
-	u64 end = TD_RING_IOVA_BASE + TD_ACTIVE_QUEUES * PAGE_SIZE;
+	u64 end = TD_RING_IOVA_BASE + VTDP_TD_MAX_QUEUES * PAGE_SIZE;
 
 	if (!len)
 		return false;
@@ -285,10 +350,15 @@ static bool td_range_hits_irq_window(u64 addr, u64 len)
 	       addr + len > VTDP_INTERRUPT_RANGE_START;
 }
 
-/* Runs one descriptor on queue 0 and waits for it.  Called with td->lock. */
-static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
+/*
+ * Runs one descriptor on queue @s->queue, its data requests tagged with
+ * @pasid when @tag, and waits for it.  Called with td->submit_sem (read)
+ * and q->lock.
+ */
+static int td_submit(struct td_dev *td, struct vtdp_td_submit *s, bool tag,
+		     u32 pasid)
 {
-	struct td_queue *q = &td->queues[0];
+	struct td_queue *q = &td->queues[s->queue];
 	struct vtdp_td_desc *d;
 	u32 st, qst;
 	long left;
@@ -303,6 +373,7 @@ static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
 		if (td_queue_reset(q))
 			return -EIO;
 	}
+	td_queue_set_pasid(q, tag, pasid);
 
 	d = &q->ring[q->tail];
 	memset(d, 0, sizeof(*d));
@@ -414,6 +485,7 @@ static int td_v3_setup(struct td_dev *td)
 		.fault_handler = td_fault_handler,
 		.fault_context = td,
 	};
+	struct v3_device_creation_config pcfg = {};
 	v3_status_t st;
 
 	td->v3_get = symbol_get(v3_iommu_get_interface);
@@ -437,11 +509,29 @@ static int td_v3_setup(struct td_dev *td)
 		goto nodev;
 	}
 
-	st = td->ops->create_device(td->pdev, NULL, &td->vdev);
-	if (!V3_SUCCESS(st)) {
-		dev_info(dev, "CreateDevice -> %#x (not behind a vtdp-iommu?)\n", st);
-		td->vdev = NULL;
-		goto nodev;
+	/*
+	 * Ask for PASID-tagged DMA when the endpoint can issue it; the IOMMU
+	 * refuses (INVALID_PARAMETER_2) when it cannot take it, and the
+	 * device then runs untagged only.
+	 */
+	if (td->caps & VTDP_TD_CAPS_PASID) {
+		INIT_LIST_HEAD(&pcfg.link);
+		pcfg.type = V3_DEVICE_CONFIG_PASID;
+		pcfg.pasid.type = V3_PASID_CONFIG_PASID_TAGGED_DMA;
+		st = td->ops->create_device(td->pdev, &pcfg, &td->vdev);
+		if (V3_SUCCESS(st))
+			td->pasid_capable = true;
+		else
+			dev_info(dev, "CreateDevice(PasidTaggedDma) -> %#x: no PASID sub-devices\n",
+				 st);
+	}
+	if (!td->vdev) {
+		st = td->ops->create_device(td->pdev, NULL, &td->vdev);
+		if (!V3_SUCCESS(st)) {
+			dev_info(dev, "CreateDevice -> %#x (not behind a vtdp-iommu?)\n", st);
+			td->vdev = NULL;
+			goto nodev;
+		}
 	}
 	st = td->ops->create_domain_ex(V3_DOMAIN_TYPE_TRANSLATE, dflags,
 				       NULL, NULL, &td->dom);
@@ -450,6 +540,7 @@ static int td_v3_setup(struct td_dev *td)
 		td->dom = NULL;
 		goto fail;
 	}
+	td->dom_type = V3_DOMAIN_TYPE_TRANSLATE;
 	st = td->ops->attach_device_ex(td->dom, td->vdev);
 	if (!V3_SUCCESS(st)) {
 		dev_err(dev, "AttachDeviceEx -> %#x\n", st);
@@ -485,14 +576,26 @@ static int td_ring_setup_dma_api(struct td_dev *td, struct td_queue *q)
 	return 0;
 }
 
+/* Map @q's ring page at its IOVA in @dom (the RID device's domain). */
+static v3_status_t td_ring_map(struct td_dev *td, struct td_queue *q,
+			       struct v3_domain *dom)
+{
+	struct v3_map_phys phys = { .type = V3_MAP_PHYS_CONTIGUOUS };
+	u64 la;
+
+	phys.contiguous.base = page_to_phys(q->ring_page);
+	phys.contiguous.size = PAGE_SIZE;
+	return td->ops->map_logical_range_ex(dom, V3_ACCESS_READ | V3_ACCESS_WRITE,
+					     &phys, &q->ring_iova, NULL, NULL,
+					     &la);
+}
+
 static int td_rings_setup(struct td_dev *td)
 {
 	unsigned int i;
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		struct td_queue *q = &td->queues[i];
-		struct v3_map_phys phys = { .type = V3_MAP_PHYS_CONTIGUOUS };
-		u64 la;
 		v3_status_t st;
 
 		if (td->mode == VTDP_TD_MODE_DMA_API) {
@@ -505,12 +608,7 @@ static int td_rings_setup(struct td_dev *td)
 			return -ENOMEM;
 		q->ring = page_address(q->ring_page);
 		q->ring_iova = TD_RING_IOVA_BASE + (u64)i * PAGE_SIZE;
-		phys.contiguous.base = page_to_phys(q->ring_page);
-		phys.contiguous.size = PAGE_SIZE;
-		st = td->ops->map_logical_range_ex(td->dom,
-						   V3_ACCESS_READ | V3_ACCESS_WRITE,
-						   &phys, &q->ring_iova, NULL, NULL,
-						   &la);
+		st = td_ring_map(td, q, td->dom);
 		if (!V3_SUCCESS(st)) {
 			dev_err(&td->pdev->dev, "ring %u: MapLogicalRangeEx -> %#x\n",
 				i, st);
@@ -532,7 +630,7 @@ static void td_rings_teardown(struct td_dev *td)
 {
 	unsigned int i;
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		struct td_queue *q = &td->queues[i];
 
 		if (td->regs)
@@ -581,7 +679,7 @@ static v3_status_t td_mapping_hw_unmap(struct td_dev *td, struct td_mapping *m)
 		sg_free_table(&m->sgt);
 		return V3_STATUS_SUCCESS;
 	}
-	return td->ops->unmap_logical_range(td->dom, m->iova, m->npages);
+	return td->ops->unmap_logical_range(m->dom, m->iova, m->npages);
 }
 
 /*
@@ -627,35 +725,80 @@ static v3_status_t td_mapping_unmap(struct td_dev *td, struct td_mapping *m)
 	return st;
 }
 
-static long td_ioc_map(struct td_dev *td, struct file *file,
-		       struct vtdp_td_map __user *uarg)
+/* The sub-device @handle of @file, or NULL.  Called with td->lock. */
+static struct td_pasid *td_pasid_find(struct td_dev *td, struct file *file,
+				      u32 handle)
 {
-	struct vtdp_td_map a;
+	struct td_pasid *p;
+
+	list_for_each_entry(p, &td->pasids, link)
+		if (p->owner == file && p->handle == handle)
+			return p;
+	return NULL;
+}
+
+/*
+ * The largest naturally aligned run of physically contiguous pages in
+ * @m, in bytes (1 GiB at most): what an IOMMU could map with one large
+ * page, given an IOVA of the same alignment.
+ */
+static u64 td_mapping_phys_contig(const struct td_mapping *m)
+{
+	static const unsigned int orders[] = { PUD_SHIFT - PAGE_SHIFT,
+					       PMD_SHIFT - PAGE_SHIFT };
+	unsigned long i, j, n;
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(orders); k++) {
+		n = 1UL << orders[k];
+		for (i = 0; i + n <= m->npages; i += n) {
+			unsigned long pfn = page_to_pfn(m->pages[i]);
+
+			if (pfn & (n - 1))
+				continue;
+			for (j = 1; j < n; j++)
+				if (page_to_pfn(m->pages[i + j]) != pfn + j)
+					break;
+			if (j == n)
+				return (u64)n << PAGE_SHIFT;
+		}
+	}
+	return PAGE_SIZE;
+}
+
+/*
+ * MAP and MAP_EX: pin @a->length bytes at @a->user_addr and map them at
+ * @a->iova in the domain of @a->handle (0: the RID device's).
+ */
+static long td_do_map(struct td_dev *td, struct file *file,
+		      struct vtdp_td_map_ex *a)
+{
 	struct td_mapping *m;
 	struct v3_mdl mdl;
 	struct v3_map_phys phys = { .type = V3_MAP_PHYS_MDL };
+	struct v3_domain *dom = NULL;
 	unsigned long npages;
 	unsigned int gup;
 	int pinned, ret;
 	u64 la;
 	v3_status_t st;
 
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (!a.length || a.length > TD_MAP_MAX_BYTES ||
-	    !PAGE_ALIGNED(a.length) || !PAGE_ALIGNED(a.user_addr) ||
-	    !a.perms || (a.perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
-	    a.user_addr + a.length < a.user_addr)
+	if (!a->length || a->length > TD_MAP_MAX_BYTES ||
+	    !PAGE_ALIGNED(a->length) || !PAGE_ALIGNED(a->user_addr) ||
+	    !a->perms || (a->perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
+	    a->user_addr + a->length < a->user_addr)
 		return -EINVAL;
 	/* dma-api mode ignores the requested iova: the DMA API picks it. */
 	if (td->mode == VTDP_TD_MODE_V3 &&
-	    (!PAGE_ALIGNED(a.iova) || a.iova >= TD_RING_IOVA_BASE ||
-	     a.length > TD_RING_IOVA_BASE - a.iova))
+	    (!PAGE_ALIGNED(a->iova) || a->iova >= TD_RING_IOVA_BASE ||
+	     a->length > TD_RING_IOVA_BASE - a->iova))
 		return -EINVAL;
-	if (!access_ok(u64_to_user_ptr(a.user_addr), a.length))
+	if (a->handle && td->mode != VTDP_TD_MODE_V3)
+		return -ENOENT;
+	if (!access_ok(u64_to_user_ptr(a->user_addr), a->length))
 		return -EFAULT;
 
-	npages = a.length >> PAGE_SHIFT;
+	npages = a->length >> PAGE_SHIFT;
 	m = kzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
@@ -665,15 +808,16 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		return -ENOMEM;
 	}
 	m->npages = npages;
-	m->perms = a.perms;
-	m->iova = a.iova;
+	m->perms = a->perms;
+	m->iova = a->iova;
 	m->owner = file;
+	m->handle = a->handle;
 
 	/* Device writes need writable pages; reads need them only present. */
 	gup = FOLL_LONGTERM;
-	if (a.perms & VTDP_TD_MAP_WRITE)
+	if (a->perms & VTDP_TD_MAP_WRITE)
 		gup |= FOLL_WRITE;
-	pinned = pin_user_pages_fast(a.user_addr, npages, gup, m->pages);
+	pinned = pin_user_pages_fast(a->user_addr, npages, gup, m->pages);
 	if (pinned != npages) {
 		if (pinned > 0)
 			unpin_user_pages(m->pages, pinned);
@@ -684,7 +828,7 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 
 	mdl.pages = m->pages;
 	mdl.byte_offset = 0;
-	mdl.byte_count = a.length;
+	mdl.byte_count = a->length;
 	phys.mdl.mdl = &mdl;
 
 	mutex_lock(&td->lock);
@@ -692,15 +836,30 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		ret = -ENODEV;
 		goto out_unpin;
 	}
+	if (a->handle) {
+		struct td_pasid *p = td_pasid_find(td, file, a->handle);
+
+		if (!p) {
+			ret = -ENOENT;
+			goto out_unpin;
+		}
+		dom = p->dom;
+	} else if (td->mode == VTDP_TD_MODE_V3) {
+		dom = td->dom;
+	}
 	if (td->mode == VTDP_TD_MODE_DMA_API)
 		st = td_map_dma_api(td, m, &la);
 	else
-		st = td->ops->map_logical_range_ex(td->dom, a.perms, &phys,
-						   &a.iova, NULL, NULL, &la);
-	a.status = st;
+		st = td->ops->map_logical_range_ex(dom, a->perms, &phys,
+						   &a->iova, NULL, NULL, &la);
+	a->status = st;
+	/* vtdp.ko maps 4 KiB leaves only (see docs/walkthrough.md). */
+	a->page_size = PAGE_SIZE;
+	a->phys_contig = td_mapping_phys_contig(m);
 	if (V3_SUCCESS(st)) {
-		a.iova = la;
+		a->iova = la;
 		m->iova = la;
+		m->dom = dom;
 		list_add_tail(&m->link, &td->mappings);
 		atomic_long_inc(&td_live_mappings);
 		atomic_long_add(npages, &td_live_pinned_pages);
@@ -713,12 +872,6 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		kvfree(m->pages);
 		kfree(m);
 	}
-	/*
-	 * A failed copy-out leaves the mapping in place; it is still the
-	 * file's and goes away at close.
-	 */
-	if (copy_to_user(uarg, &a, sizeof(a)))
-		return -EFAULT;
 	return 0;
 
 out_unpin:
@@ -729,16 +882,59 @@ out_unpin:
 	return ret;
 }
 
-static long td_ioc_unmap(struct td_dev *td, struct file *file,
-			 struct vtdp_td_unmap __user *uarg)
+static long td_ioc_map(struct td_dev *td, struct file *file,
+		       struct vtdp_td_map __user *uarg)
 {
-	struct vtdp_td_unmap a;
-	struct td_mapping *m, *found = NULL;
-	long ret = 0;
+	struct vtdp_td_map a;
+	struct vtdp_td_map_ex ex = {};
+	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.pad || !PAGE_ALIGNED(a.iova))
+	ex.user_addr = a.user_addr;
+	ex.length = a.length;
+	ex.iova = a.iova;
+	ex.perms = a.perms;
+	ret = td_do_map(td, file, &ex);
+	if (ret)
+		return ret;
+	a.iova = ex.iova;
+	a.status = ex.status;
+	/*
+	 * A failed copy-out leaves the mapping in place; it is still the
+	 * file's and goes away at close.
+	 */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+static long td_ioc_map_ex(struct td_dev *td, struct file *file,
+			  struct vtdp_td_map_ex __user *uarg)
+{
+	struct vtdp_td_map_ex a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.status || a.page_size || a.phys_contig)
+		return -EINVAL;
+	ret = td_do_map(td, file, &a);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* UNMAP and UNMAP_EX: 0 with the V3 status in *@status, or -errno. */
+static long td_do_unmap(struct td_dev *td, struct file *file, u64 iova,
+			u32 handle, s32 *status)
+{
+	struct td_mapping *m, *found = NULL;
+	long ret = 0;
+
+	if (!PAGE_ALIGNED(iova))
 		return -EINVAL;
 
 	mutex_lock(&td->lock);
@@ -747,7 +943,7 @@ static long td_ioc_unmap(struct td_dev *td, struct file *file,
 		goto out;
 	}
 	list_for_each_entry(m, &td->mappings, link) {
-		if (m->owner == file && m->iova == a.iova) {
+		if (m->owner == file && m->handle == handle && m->iova == iova) {
 			found = m;
 			break;
 		}
@@ -756,40 +952,374 @@ static long td_ioc_unmap(struct td_dev *td, struct file *file,
 		ret = -ENOENT;
 		goto out;
 	}
-	a.status = td_mapping_unmap(td, found);
+	*status = td_mapping_unmap(td, found);
 out:
 	mutex_unlock(&td->lock);
+	return ret;
+}
+
+static long td_ioc_unmap(struct td_dev *td, struct file *file,
+			 struct vtdp_td_unmap __user *uarg)
+{
+	struct vtdp_td_unmap a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.pad)
+		return -EINVAL;
+	ret = td_do_unmap(td, file, a.iova, 0, &a.status);
 	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
 		ret = -EFAULT;
 	return ret;
 }
 
-static long td_ioc_submit(struct td_dev *td, struct vtdp_td_submit __user *uarg)
+static long td_ioc_unmap_ex(struct td_dev *td, struct file *file,
+			    struct vtdp_td_unmap_ex __user *uarg)
 {
-	struct vtdp_td_submit a;
+	struct vtdp_td_unmap_ex a;
 	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.opcode > 0xff || a.flags || a.queue)
+	ret = td_do_unmap(td, file, a.iova, a.handle, &a.status);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
+/*
+ * SUBMIT and SUBMIT_EX: run @s on its queue, tagged with the PASID of
+ * sub-device @handle of @file when @handle is not 0.  Descriptors on
+ * different queues run concurrently.
+ */
+static long td_do_submit(struct td_dev *td, struct file *file,
+			 struct vtdp_td_submit *s, u32 handle, u32 *pasid)
+{
+	struct td_queue *q;
+	long ret;
+
+	if (s->opcode > 0xff || s->flags || s->queue >= td->nactive)
 		return -EINVAL;
 	/* Never let user space aim the device at the driver's rings. */
 	if (td->mode == VTDP_TD_MODE_V3 &&
-	    (td_range_hits_rings(a.src, a.len) || td_range_hits_rings(a.dst, a.len)))
+	    (td_range_hits_rings(s->src, s->len) || td_range_hits_rings(s->dst, s->len)))
 		return -EINVAL;
 	/* WRITE_IMM writes up to 8 bytes whatever len says */
-	if (td_range_hits_irq_window(a.src, max(a.len, 8U)) ||
-	    td_range_hits_irq_window(a.dst, max(a.len, 8U)))
+	if (td_range_hits_irq_window(s->src, max(s->len, 8U)) ||
+	    td_range_hits_irq_window(s->dst, max(s->len, 8U)))
 		return -EINVAL;
 
-	mutex_lock(&td->lock);
-	ret = td->dead ? -ENODEV : td_submit(td, &a);
-	mutex_unlock(&td->lock);
+	*pasid = 0;
+	/* The PASID stays this sub-device's until the semaphore is released. */
+	down_read(&td->submit_sem);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (handle) {
+		struct td_pasid *p;
+
+		mutex_lock(&td->lock);
+		p = td_pasid_find(td, file, handle);
+		if (p)
+			*pasid = p->pasid;
+		mutex_unlock(&td->lock);
+		if (!p) {
+			ret = -ENOENT;
+			goto out;
+		}
+	}
+	q = &td->queues[s->queue];
+	mutex_lock(&q->lock);
+	ret = td_submit(td, s, handle != 0, *pasid);
+	mutex_unlock(&q->lock);
+out:
+	up_read(&td->submit_sem);
+	return ret;
+}
+
+static long td_ioc_submit(struct td_dev *td, struct file *file,
+			  struct vtdp_td_submit __user *uarg)
+{
+	struct vtdp_td_submit a;
+	u32 pasid;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	ret = td_do_submit(td, file, &a, 0, &pasid);
 	if (ret)
 		return ret;
 	if (copy_to_user(uarg, &a, sizeof(a)))
 		return -EFAULT;
 	return 0;
+}
+
+static long td_ioc_submit_ex(struct td_dev *td, struct file *file,
+			     struct vtdp_td_submit_ex __user *uarg)
+{
+	struct vtdp_td_submit_ex a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	ret = td_do_submit(td, file, &a.desc, a.handle, &a.pasid);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- PASID sub-devices ---- */
+
+/* Only remapping types: a pass-through PASID could reach any page. */
+static bool td_domain_type_ok(u32 type)
+{
+	return type == VTDP_TD_DOMAIN_TRANSLATE ||
+	       type == VTDP_TD_DOMAIN_TRANSLATE_S1;
+}
+
+/*
+ * Undo a sub-device: its mappings, attachment, domain and PASID.  Called
+ * with td->submit_sem (write) and td->lock: no DMA tagged with its PASID
+ * is in flight.  Returns the first failing V3 status.
+ */
+static v3_status_t td_pasid_free(struct td_dev *td, struct td_pasid *p)
+{
+	struct td_mapping *m, *tmp;
+	v3_status_t st, ret = V3_STATUS_SUCCESS;
+
+	list_for_each_entry_safe(m, tmp, &td->mappings, link) {
+		if (m->owner != p->owner || m->handle != p->handle)
+			continue;
+		st = td_mapping_unmap(td, m);
+		if (!V3_SUCCESS(st)) {
+			/* Leave the pages pinned: the domain may still map them. */
+			dev_err(&td->pdev->dev,
+				"PASID %u: UnmapLogicalRange(%#llx, %lu) -> %#x, pages stay pinned\n",
+				p->pasid, m->iova, m->npages, st);
+			list_del(&m->link);
+			atomic_long_dec(&td_live_mappings);
+			kvfree(m->pages);
+			kfree(m);
+			ret = ret ?: st;
+		}
+	}
+	if (p->attached) {
+		st = td->ops->detach_pasid_device(p->pdev);
+		if (!V3_SUCCESS(st))
+			dev_warn(&td->pdev->dev, "DetachPasidDevice(%u) -> %#x\n",
+				 p->pasid, st);
+		ret = V3_SUCCESS(ret) ? st : ret;
+		p->attached = false;
+	}
+	st = td->ops->delete_domain(p->dom);
+	if (!V3_SUCCESS(st))
+		dev_warn(&td->pdev->dev, "PASID %u: DeleteDomain -> %#x\n",
+			 p->pasid, st);
+	ret = V3_SUCCESS(ret) ? st : ret;
+	st = td->ops->delete_pasid_device(p->pdev);
+	if (!V3_SUCCESS(st))
+		dev_warn(&td->pdev->dev, "DeletePasidDevice(%u) -> %#x\n",
+			 p->pasid, st);
+	ret = V3_SUCCESS(ret) ? st : ret;
+	list_del(&p->link);
+	kfree(p);
+	return ret;
+}
+
+static long td_ioc_pasid_create(struct td_dev *td, struct file *file,
+				struct vtdp_td_pasid_create __user *uarg)
+{
+	union v3_domain_creation_flags dflags = { .as_u64 = 0 };
+	struct vtdp_td_pasid_create a;
+	struct td_pasid *p;
+	v3_status_t st;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.pad || a.handle || a.pasid || a.status ||
+	    !td_domain_type_ok(a.domain_type))
+		return -EINVAL;
+	if (td->mode != VTDP_TD_MODE_V3 || !td->pasid_capable)
+		return -EOPNOTSUPP;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->owner = file;
+
+	mutex_lock(&td->lock);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out_free;
+	}
+	st = td->ops->create_pasid_device(td->vdev, &p->pdev, &p->pasid);
+	if (!V3_SUCCESS(st))
+		goto out_status;
+	st = td->ops->create_domain_ex(a.domain_type, dflags, NULL, NULL, &p->dom);
+	if (!V3_SUCCESS(st)) {
+		td->ops->delete_pasid_device(p->pdev);
+		goto out_status;
+	}
+	st = td->ops->attach_pasid_device(p->dom, p->pdev);
+	if (!V3_SUCCESS(st)) {
+		td->ops->delete_domain(p->dom);
+		td->ops->delete_pasid_device(p->pdev);
+		goto out_status;
+	}
+	p->attached = true;
+	/* Handles are never reused while the device lives: 2^32 creations. */
+	p->handle = ++td->next_handle ?: ++td->next_handle;
+	list_add_tail(&p->link, &td->pasids);
+	a.handle = p->handle;
+	a.pasid = p->pasid;
+	p = NULL;
+out_status:
+	a.status = st;
+out_free:
+	mutex_unlock(&td->lock);
+	kfree(p);
+	if (ret)
+		return ret;
+	/* A failed copy-out leaves the sub-device to be undone at close. */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* PASID_ATTACH, PASID_DETACH, PASID_DESTROY */
+static long td_ioc_pasid_op(struct td_dev *td, struct file *file,
+			    unsigned int cmd,
+			    struct vtdp_td_pasid_op __user *uarg)
+{
+	struct vtdp_td_pasid_op a;
+	struct td_pasid *p;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.status)
+		return -EINVAL;
+	/* Detaching or destroying takes the PASID away from submissions. */
+	down_write(&td->submit_sem);
+	mutex_lock(&td->lock);
+	p = td->dead ? NULL : td_pasid_find(td, file, a.handle);
+	if (!p) {
+		ret = td->dead ? -ENODEV : -ENOENT;
+		goto out;
+	}
+	switch (cmd) {
+	case VTDP_TD_IOC_PASID_ATTACH:
+		/* V3's own answer (UNSUCCESSFUL) when already attached */
+		a.status = td->ops->attach_pasid_device(p->dom, p->pdev);
+		if (V3_SUCCESS(a.status))
+			p->attached = true;
+		break;
+	case VTDP_TD_IOC_PASID_DETACH:
+		a.status = td->ops->detach_pasid_device(p->pdev);
+		if (V3_SUCCESS(a.status))
+			p->attached = false;
+		break;
+	default:
+		a.status = td_pasid_free(td, p);
+		break;
+	}
+out:
+	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
+/*
+ * RID_DOMAIN: report, or change, the type of the RID device's domain.  A
+ * change makes a new domain, maps the rings into it and attaches it in
+ * place of the old one; it needs the RID domain free of user mappings
+ * (-EBUSY otherwise).  The type stays until changed again or the driver
+ * unbinds: it is the device's setting, not a file's.
+ */
+static long td_ioc_rid_domain(struct td_dev *td,
+			      struct vtdp_td_rid_domain __user *uarg)
+{
+	union v3_domain_creation_flags dflags = { .as_u64 = 0 };
+	struct vtdp_td_rid_domain a;
+	struct v3_domain *dom = NULL, *old;
+	struct td_mapping *m;
+	unsigned int i;
+	v3_status_t st = V3_STATUS_SUCCESS;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.pad || a.status || a.available ||
+	    (a.domain_type != VTDP_TD_DOMAIN_QUERY &&
+	     !td_domain_type_ok(a.domain_type)))
+		return -EINVAL;
+	if (td->mode != VTDP_TD_MODE_V3)
+		return -EOPNOTSUPP;
+
+	down_write(&td->submit_sem);
+	mutex_lock(&td->lock);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	td->ops->query_available_domain_types(td->vdev, &a.available);
+	if (a.domain_type == VTDP_TD_DOMAIN_QUERY || a.domain_type == td->dom_type)
+		goto done;
+	list_for_each_entry(m, &td->mappings, link) {
+		if (!m->handle) {
+			ret = -EBUSY;
+			goto out;
+		}
+	}
+	st = td->ops->create_domain_ex(a.domain_type, dflags, NULL, NULL, &dom);
+	if (!V3_SUCCESS(st))
+		goto done;
+	for (i = 0; i < td->nactive && V3_SUCCESS(st); i++)
+		st = td_ring_map(td, &td->queues[i], dom);
+	if (!V3_SUCCESS(st))
+		goto undo;
+	/* No submission runs (submit_sem): the queues are idle. */
+	for (i = 0; i < td->nactive; i++)
+		td_queue_stop(&td->queues[i]);
+	st = td->ops->detach_device_ex(td->vdev);
+	if (V3_SUCCESS(st)) {
+		st = td->ops->attach_device_ex(dom, td->vdev);
+		if (!V3_SUCCESS(st) &&
+		    !V3_SUCCESS(td->ops->attach_device_ex(td->dom, td->vdev))) {
+			dev_err(&td->pdev->dev, "RID domain: cannot reattach the old domain\n");
+			td->attached = false;
+		}
+	}
+	for (i = 0; i < td->nactive; i++)
+		td_queue_reset(&td->queues[i]);
+	if (!V3_SUCCESS(st))
+		goto undo;
+	old = td->dom;
+	td->dom = dom;
+	td->dom_type = a.domain_type;
+	for (i = 0; i < td->nactive; i++)
+		td->ops->unmap_logical_range(old, td->queues[i].ring_iova, 1);
+	td->ops->delete_domain(old);
+	dev_info(&td->pdev->dev, "RID domain now of V3 type %u\n", td->dom_type);
+	goto done;
+undo:
+	/* DeleteDomain of a domain with mappings is allowed (it unmaps). */
+	td->ops->delete_domain(dom);
+done:
+	a.status = st;
+	a.domain_type = td->dom_type;
+out:
+	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
 }
 
 static long td_ioc_faults(struct td_dev *td, struct vtdp_td_faults __user *uarg)
@@ -838,7 +1368,7 @@ static long td_ioc_info(struct td_dev *td, struct vtdp_td_info __user *uarg)
 		.mode = td->mode,
 		.bdf = (pci_domain_nr(td->pdev->bus) << 16) |
 		       (td->pdev->bus->number << 8) | td->pdev->devfn,
-		.nqueues = td->nqueues,
+		.nqueues = td->nactive,
 		.caps = td->caps,
 		.pasid_width = (td->caps & VTDP_TD_CAPS_PASID) ?
 			       VTDP_TD_CAPS_PASID_BITS(td->caps) : 0,
@@ -868,10 +1398,16 @@ static int td_close(struct inode *inode, struct file *file)
 {
 	struct td_dev *td = file->private_data;
 	struct td_mapping *m, *tmp;
+	struct td_pasid *p, *ptmp;
 	v3_status_t st;
 
+	/* Sub-devices go: no submission may be using their PASIDs. */
+	down_write(&td->submit_sem);
 	mutex_lock(&td->lock);
 	if (!td->dead) {
+		list_for_each_entry_safe(p, ptmp, &td->pasids, link)
+			if (p->owner == file)
+				td_pasid_free(td, p);
 		list_for_each_entry_safe(m, tmp, &td->mappings, link) {
 			if (m->owner != file)
 				continue;
@@ -893,6 +1429,7 @@ static int td_close(struct inode *inode, struct file *file)
 		}
 	}
 	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
 	kref_put(&td->kref, td_release);
 	return 0;
 }
@@ -913,9 +1450,23 @@ static long td_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VTDP_TD_IOC_UNMAP:
 		return td_ioc_unmap(td, file, uarg);
 	case VTDP_TD_IOC_SUBMIT:
-		return td_ioc_submit(td, uarg);
+		return td_ioc_submit(td, file, uarg);
 	case VTDP_TD_IOC_FAULTS:
 		return td_ioc_faults(td, uarg);
+	case VTDP_TD_IOC_PASID_CREATE:
+		return td_ioc_pasid_create(td, file, uarg);
+	case VTDP_TD_IOC_PASID_ATTACH:
+	case VTDP_TD_IOC_PASID_DETACH:
+	case VTDP_TD_IOC_PASID_DESTROY:
+		return td_ioc_pasid_op(td, file, cmd, uarg);
+	case VTDP_TD_IOC_MAP_EX:
+		return td_ioc_map_ex(td, file, uarg);
+	case VTDP_TD_IOC_UNMAP_EX:
+		return td_ioc_unmap_ex(td, file, uarg);
+	case VTDP_TD_IOC_SUBMIT_EX:
+		return td_ioc_submit_ex(td, file, uarg);
+	case VTDP_TD_IOC_RID_DOMAIN:
+		return td_ioc_rid_domain(td, uarg);
 	}
 	return -ENOTTY;
 }
@@ -943,14 +1494,18 @@ static bool td_want_v3(struct device *dev)
 static void td_teardown(struct td_dev *td)
 {
 	struct td_mapping *m, *tmp;
+	struct td_pasid *p, *ptmp;
 	unsigned int i;
 
 	/* Open files may outlive the device: they then see -ENODEV. */
+	down_write(&td->submit_sem);
 	mutex_lock(&td->lock);
 	td->dead = true;
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+	for (i = 0; i < td->nactive; i++)
 		if (td->regs)
 			td_queue_stop(&td->queues[i]);
+	list_for_each_entry_safe(p, ptmp, &td->pasids, link)
+		td_pasid_free(td, p);
 	list_for_each_entry_safe(m, tmp, &td->mappings, link) {
 		if (td->ops || td->mode == VTDP_TD_MODE_DMA_API)
 			td_mapping_hw_unmap(td, m);
@@ -958,8 +1513,9 @@ static void td_teardown(struct td_dev *td)
 		td_mapping_release_pages(m);
 	}
 	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+	for (i = 0; i < td->nactive; i++)
 		if (td->queues[i].irq > 0)
 			free_irq(td->queues[i].irq, &td->queues[i]);
 	td_rings_teardown(td);
@@ -981,12 +1537,15 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	kref_init(&td->kref);
 	td->pdev = pdev;
 	mutex_init(&td->lock);
+	init_rwsem(&td->submit_sem);
 	INIT_LIST_HEAD(&td->mappings);
+	INIT_LIST_HEAD(&td->pasids);
 	spin_lock_init(&td->fault_lock);
 	init_waitqueue_head(&td->fault_wq);
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < VTDP_TD_MAX_QUEUES; i++) {
 		td->queues[i].td = td;
 		td->queues[i].index = i;
+		mutex_init(&td->queues[i].lock);
 		init_waitqueue_head(&td->queues[i].wq);
 	}
 	td->instance = -1;
@@ -1013,7 +1572,7 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	td->caps = td_rd(td, VTDP_TD_REG_CAPS);
 	td->nqueues = VTDP_TD_CAPS_NQUEUES(td->caps);
-	if (td->nqueues < TD_ACTIVE_QUEUES || td->nqueues > VTDP_TD_MAX_QUEUES) {
+	if (td->nqueues < 1 || td->nqueues > VTDP_TD_MAX_QUEUES) {
 		dev_err(dev, "device reports %u queues\n", td->nqueues);
 		ret = -ENODEV;
 		goto err_put;
@@ -1021,14 +1580,14 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* Leave every queue stopped until its ring is mapped. */
 	td_wr(td, VTDP_TD_REG_CTRL, VTDP_TD_CTRL_RESET);
 
-	/* Vectors for every queue (more queues come later); queue i = vector i. */
-	nvec = pci_alloc_irq_vectors(pdev, TD_ACTIVE_QUEUES, td->nqueues,
-				     PCI_IRQ_MSIX);
+	/* Queue i uses vector i: as many queues run as vectors were granted. */
+	nvec = pci_alloc_irq_vectors(pdev, 1, td->nqueues, PCI_IRQ_MSIX);
 	if (nvec < 0) {
 		dev_err(dev, "no MSI-X vectors: %d\n", nvec);
 		ret = nvec;
 		goto err_put;
 	}
+	td->nactive = nvec;
 
 	ret = -ENODEV;
 	if (td_want_v3(dev)) {
@@ -1057,7 +1616,7 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_teardown;
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		int irq = pci_irq_vector(pdev, i);
 
 		if (irq < 0) {
@@ -1085,9 +1644,10 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_ida;
 	td->misc_registered = true;
 
-	dev_info(dev, "/dev/%s: mode %s, %u queue(s), %d vector(s), ring IOVA %#llx, fault reporting %s\n",
+	dev_info(dev, "/dev/%s: mode %s, %u of %u queue(s) running, ring IOVA %#llx, PASID sub-devices %s, fault reporting %s\n",
 		 td->name, td->mode == VTDP_TD_MODE_V3 ? "v3" : "dma-api",
-		 td->nqueues, nvec, td->queues[0].ring_iova,
+		 td->nactive, td->nqueues, td->queues[0].ring_iova,
+		 td->pasid_capable ? "yes" : "no",
 		 td->fault_reporting ? "on" : "off (completions only)");
 	return 0;
 
@@ -1117,20 +1677,22 @@ static void td_remove(struct pci_dev *pdev)
 
 /*
  * Function reset (sysfs reset, FLR): the device forgets its queues.  The
- * PCI core calls these around the reset, in one task.  td->lock is held
- * from prepare to done: a submission holds it until its descriptor has
- * completed, so none is in flight during the reset and none starts; the
- * queues are programmed again before anyone can submit.
+ * PCI core calls these around the reset, in one task.  td->submit_sem is
+ * held for writing from prepare to done: a submission holds it for
+ * reading until its descriptor has completed, so none is in flight during
+ * the reset and none starts; the queues are programmed again before
+ * anyone can submit.  td->lock keeps the lists and V3 calls out too.
  */
 static void td_reset_prepare(struct pci_dev *pdev)
 {
 	struct td_dev *td = pci_get_drvdata(pdev);
 	unsigned int i;
 
+	down_write(&td->submit_sem);
 	mutex_lock(&td->lock);
 	if (td->dead)
 		return;
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+	for (i = 0; i < td->nactive; i++)
 		td_queue_stop(&td->queues[i]);
 }
 
@@ -1140,9 +1702,10 @@ static void td_reset_done(struct pci_dev *pdev)
 	unsigned int i;
 
 	if (!td->dead)
-		for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+		for (i = 0; i < td->nactive; i++)
 			td_queue_reset(&td->queues[i]);
 	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
 	dev_info(&pdev->dev, "reset: queues restarted\n");
 }
 

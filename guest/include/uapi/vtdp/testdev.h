@@ -12,8 +12,9 @@
  * completion status for SUBMIT).  A negative errno only for argument or
  * transport failures (-EINVAL, -EFAULT, -ENOMEM, -ENOENT, -ETIMEDOUT, ...).
  *
- * Mappings made through a file descriptor belong to it: they are unmapped
- * and their pages unpinned when it is closed.
+ * Mappings and PASID sub-devices made through a file descriptor belong to
+ * it: they are unmapped (pages unpinned), detached and deleted when it is
+ * closed.
  *
  * ioctl magic: 0xDA ('V'TDP "DMA"), numbers 0x00..0x0f.
  */
@@ -38,7 +39,7 @@ struct vtdp_td_info {
 	__u32 version;		/* out: VTDP_TESTDEV_UAPI_VERSION */
 	__u32 mode;		/* out: VTDP_TD_MODE_* */
 	__u32 bdf;		/* out: segment << 16 | bus << 8 | devfn */
-	__u32 nqueues;		/* out: queues of the device */
+	__u32 nqueues;		/* out: queues the driver runs (SUBMIT's queue) */
 	__u32 caps;		/* out: the device's CAPS register */
 	__u32 pasid_width;	/* out: bits, 0 = no PASID */
 	__u32 hw_version;	/* out: the device's VERSION register */
@@ -68,7 +69,7 @@ struct vtdp_td_submit {
 	__u32 opcode;		/* in: VTDP_TD_OP_* (0..255; the device judges it) */
 	__u32 flags;		/* in: must be 0 (reserved) */
 	__u32 len;		/* in: bytes */
-	__u32 queue;		/* in: must be 0 for now */
+	__u32 queue;		/* in: < vtdp_td_info.nqueues */
 	__u64 src;		/* in: device address read from */
 	__u64 dst;		/* in: device address written to */
 	__u64 pattern;		/* in: FILL / WRITE_IMM value */
@@ -106,5 +107,81 @@ struct vtdp_td_faults {
 #define VTDP_TD_IOC_UNMAP	_IOWR(VTDP_TD_IOC_MAGIC, 0x02, struct vtdp_td_unmap)
 #define VTDP_TD_IOC_SUBMIT	_IOWR(VTDP_TD_IOC_MAGIC, 0x03, struct vtdp_td_submit)
 #define VTDP_TD_IOC_FAULTS	_IOWR(VTDP_TD_IOC_MAGIC, 0x04, struct vtdp_td_faults)
+
+/*
+ * PASID sub-devices, per-queue submission and domain types
+ * (ioctls 0x05..0x07 and 0x0a..0x0e).
+ *
+ * A sub-device is a V3 PASID device (CreatePasidDevice) of the endpoint
+ * with a domain of its own, named by a handle (>= 1) that is valid in the
+ * file that made it; handle 0 names the endpoint's RID device and its
+ * domain (which also holds the driver's rings).  SUBMIT_EX with a
+ * sub-device's handle programs the queue to tag the descriptor's data
+ * requests with the sub-device's PASID.  Submissions on different queues
+ * run concurrently; on one queue they are serialised.
+ */
+
+/* Domain types: the V3 IOMMU_DMA_DOMAIN_TYPE values the driver accepts. */
+#define VTDP_TD_DOMAIN_TRANSLATE	0	/* second-stage tables */
+#define VTDP_TD_DOMAIN_TRANSLATE_S1	3	/* first-stage tables */
+#define VTDP_TD_DOMAIN_QUERY		0xffffffff	/* RID_DOMAIN: change nothing */
+
+struct vtdp_td_pasid_create {
+	__u32 domain_type;	/* in: VTDP_TD_DOMAIN_TRANSLATE or _S1 */
+	__u32 flags;		/* in: must be 0 */
+	__u32 handle;		/* out: the sub-device (>= 1) */
+	__u32 pasid;		/* out: the PASID the IOMMU assigned it */
+	__s32 status;		/* out: V3 status of the first call that failed */
+	__u32 pad;		/* must be 0 */
+};
+
+/* PASID_ATTACH (to its own domain), PASID_DETACH, PASID_DESTROY */
+struct vtdp_td_pasid_op {
+	__u32 handle;		/* in: a sub-device made through this fd */
+	__s32 status;		/* out: V3 status */
+};
+
+/* vtdp_td_map_ex.flags */
+#define VTDP_TD_MAP_IOMMU_LARGE		(1U << 0)	/* out: see page_size */
+
+struct vtdp_td_map_ex {
+	__u64 user_addr;	/* in: page aligned */
+	__u64 length;		/* in: bytes, non-zero multiple of 4 KiB */
+	__u64 iova;		/* in: page aligned, iova + length <= iova_limit */
+	__u32 perms;		/* in: VTDP_TD_MAP_* (non-zero) */
+	__u32 handle;		/* in: 0 = the RID domain, else a sub-device's */
+	__s32 status;		/* out: V3 status of MapLogicalRangeEx */
+	__u32 page_size;	/* out: largest page the IOMMU maps it with */
+	__u64 phys_contig;	/* out: largest naturally aligned, physically
+				 * contiguous run of the buffer (bytes) */
+};
+
+struct vtdp_td_unmap_ex {
+	__u64 iova;		/* in: iova of a mapping made through this fd */
+	__u32 handle;		/* in: the domain it is in (0 = RID) */
+	__s32 status;		/* out: V3 status of UnmapLogicalRange */
+};
+
+struct vtdp_td_submit_ex {
+	struct vtdp_td_submit desc;	/* as for SUBMIT (queue: any) */
+	__u32 handle;		/* in: 0 = untagged, else tag with its PASID */
+	__u32 pasid;		/* out: the PASID the requests carried */
+};
+
+struct vtdp_td_rid_domain {
+	__u32 domain_type;	/* in: VTDP_TD_DOMAIN_* or _QUERY; out: current */
+	__u32 available;	/* out: QueryAvailableDomainTypes bits (1 << type) */
+	__s32 status;		/* out: V3 status of the first call that failed */
+	__u32 pad;		/* must be 0 */
+};
+
+#define VTDP_TD_IOC_PASID_CREATE _IOWR(VTDP_TD_IOC_MAGIC, 0x05, struct vtdp_td_pasid_create)
+#define VTDP_TD_IOC_PASID_ATTACH _IOWR(VTDP_TD_IOC_MAGIC, 0x06, struct vtdp_td_pasid_op)
+#define VTDP_TD_IOC_PASID_DETACH _IOWR(VTDP_TD_IOC_MAGIC, 0x07, struct vtdp_td_pasid_op)
+#define VTDP_TD_IOC_PASID_DESTROY _IOWR(VTDP_TD_IOC_MAGIC, 0x0a, struct vtdp_td_pasid_op)
+#define VTDP_TD_IOC_MAP_EX	_IOWR(VTDP_TD_IOC_MAGIC, 0x0b, struct vtdp_td_map_ex)
+#define VTDP_TD_IOC_UNMAP_EX	_IOWR(VTDP_TD_IOC_MAGIC, 0x0c, struct vtdp_td_unmap_ex)
+#define VTDP_TD_IOC_SUBMIT_EX	_IOWR(VTDP_TD_IOC_MAGIC, 0x0d, struct vtdp_td_submit_ex)
+#define VTDP_TD_IOC_RID_DOMAIN	_IOWR(VTDP_TD_IOC_MAGIC, 0x0e, struct vtdp_td_rid_domain)
 
 #endif /* _UAPI_VTDP_TESTDEV_H */

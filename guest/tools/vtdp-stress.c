@@ -108,6 +108,7 @@ static uint64_t slot_size;
 struct stats {
 	_Atomic uint64_t ops, bytes, corruptions, lost, unexpected;
 	_Atomic uint64_t injected[FK_NR], observed[FK_NR], driver[FK_NR];
+	_Atomic uint64_t tagged[FK_NR];	/* injected with a PASID tag */
 	_Atomic uint64_t maps;
 	_Atomic uint64_t min_page_size, min_phys_contig;
 };
@@ -423,6 +424,8 @@ static bool one_op(struct worker *w)
 		bool tagged = tag->handle != 0;
 
 		st.injected[kind]++;
+		if (tagged)
+			st.tagged[kind]++;
 		if (td_st_is(&s, VTDP_TD_ST_DMA_FAULT) &&
 		    (s.fault_info & VTDP_TD_FI_WRITE) &&
 		    !!(s.fault_info & VTDP_TD_FI_PASID) == tagged &&
@@ -903,10 +906,12 @@ int main(int argc, char **argv)
 		       (uint64_t)st.unexpected, faults_after - faults_before);
 		for (int k = 0; k < FK_NR; k++)
 			printf(", \"injected_%s\": %" PRIu64 ", \"observed_%s\": %" PRIu64
-			       ", \"driver_%s\": %" PRIu64 ", \"reason_%s\": %u",
+			       ", \"driver_%s\": %" PRIu64 ", \"tagged_%s\": %" PRIu64
+			       ", \"reason_%s\": %u",
 			       fk_name[k], (uint64_t)st.injected[k],
 			       fk_name[k], (uint64_t)st.observed[k],
 			       fk_name[k], (uint64_t)st.driver[k],
+			       fk_name[k], (uint64_t)st.tagged[k],
 			       fk_name[k], fk_reason(k));
 		printf(", \"ok\": %s}\n", ok ? "true" : "false");
 	} else {

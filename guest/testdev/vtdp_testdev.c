@@ -155,6 +155,7 @@ struct td_dev {
 	/* V3 mode */
 	typeof(&v3_iommu_get_interface) v3_get;
 	typeof(&v3_iommu_put_interface) v3_put;
+	typeof(&vtdp_v3_mapping_page_size) page_size;
 	struct v3_iommu_interface_ex ifc;
 	bool have_ifc;
 	const struct v3_iommu_ops *ops;
@@ -475,6 +476,10 @@ static void td_v3_teardown(struct td_dev *td)
 		symbol_put(v3_iommu_put_interface);
 		td->v3_put = NULL;
 	}
+	if (td->page_size) {
+		symbol_put(vtdp_v3_mapping_page_size);
+		td->page_size = NULL;
+	}
 }
 
 static int td_v3_setup(struct td_dev *td)
@@ -490,7 +495,8 @@ static int td_v3_setup(struct td_dev *td)
 
 	td->v3_get = symbol_get(v3_iommu_get_interface);
 	td->v3_put = symbol_get(v3_iommu_put_interface);
-	if (!td->v3_get || !td->v3_put) {
+	td->page_size = symbol_get(vtdp_v3_mapping_page_size);
+	if (!td->v3_get || !td->v3_put || !td->page_size) {
 		dev_info(dev, "vtdp.ko is not loaded (v3_iommu_get_interface unavailable)\n");
 		goto nodev;
 	}
@@ -853,10 +859,11 @@ static long td_do_map(struct td_dev *td, struct file *file,
 		st = td->ops->map_logical_range_ex(dom, a->perms, &phys,
 						   &a->iova, NULL, NULL, &la);
 	a->status = st;
-	/* vtdp.ko maps 4 KiB leaves only (see docs/walkthrough.md). */
-	a->page_size = PAGE_SIZE;
 	a->phys_contig = td_mapping_phys_contig(m);
 	if (V3_SUCCESS(st)) {
+		/* the DMA API does not say how it mapped */
+		a->page_size = td->mode == VTDP_TD_MODE_DMA_API ? 0 :
+			       td->page_size(dom, la, npages);
 		a->iova = la;
 		m->iova = la;
 		m->dom = dom;

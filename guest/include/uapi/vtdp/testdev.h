@@ -141,9 +141,6 @@ struct vtdp_td_pasid_op {
 	__s32 status;		/* out: V3 status */
 };
 
-/* vtdp_td_map_ex.flags */
-#define VTDP_TD_MAP_IOMMU_LARGE		(1U << 0)	/* out: see page_size */
-
 struct vtdp_td_map_ex {
 	__u64 user_addr;	/* in: page aligned */
 	__u64 length;		/* in: bytes, non-zero multiple of 4 KiB */
@@ -151,7 +148,8 @@ struct vtdp_td_map_ex {
 	__u32 perms;		/* in: VTDP_TD_MAP_* (non-zero) */
 	__u32 handle;		/* in: 0 = the RID domain, else a sub-device's */
 	__s32 status;		/* out: V3 status of MapLogicalRangeEx */
-	__u32 page_size;	/* out: largest page the IOMMU maps it with */
+	__u32 page_size;	/* out: largest IOMMU page (leaf) mapping it:
+				 * 4 KiB, 2 MiB or 1 GiB; 0 in dma-api mode */
 	__u64 phys_contig;	/* out: largest naturally aligned, physically
 				 * contiguous run of the buffer (bytes) */
 };

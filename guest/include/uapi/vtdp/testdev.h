@@ -4,7 +4,8 @@
  *
  * Every ioctl needs CAP_SYS_ADMIN.  The size of each argument structure is
  * encoded in the ioctl number, so a caller built against another layout gets
- * -ENOTTY.  Reserved/padding fields must be zero (else -EINVAL).
+ * -ENOTTY.  Reserved/padding fields must be zero (else -EINVAL), and so must
+ * the out-only fields of the structures added with the PASID ioctls.
  *
  * Return convention: 0 when the request reached the interface it asked for
  * (the V3 call or the device) -- the outcome is then in the structure's

@@ -642,6 +642,21 @@ static void usage(FILE *f)
 		MAX_THREADS, MAX_PASIDS, VTDP_TD_MAX_LEN);
 }
 
+/* Give the RID device a domain of @type (no mapping may be in it). */
+static bool set_rid_domain(int fd, uint32_t type)
+{
+	struct vtdp_td_rid_domain rid = { .domain_type = type };
+	int ret = ioctl(fd, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ? -errno : 0;
+
+	if (ret < 0 || rid.status) {
+		fprintf(stderr, "vtdp-stress: RID domain %s: %s, V3 status %#x\n",
+			domain_name(type), ret < 0 ? strerror(-ret) : "ok",
+			(uint32_t)rid.status);
+		return false;
+	}
+	return true;
+}
+
 /* Make @c a new sub-device of @w (or the RID context) with its buffers. */
 static bool ctx_setup(struct worker *w, struct ctx *c, unsigned int g,
 		      bool pasid)
@@ -696,6 +711,7 @@ int main(int argc, char **argv)
 		{ }
 	};
 	struct vtdp_td_rid_domain rid = { .domain_type = VTDP_TD_DOMAIN_QUERY };
+	uint32_t rid_type = VTDP_TD_DOMAIN_QUERY;
 	struct vtdp_td_info info = { 0 };
 	struct worker *w;
 	uint64_t faults_before = 0, faults_after = 0;
@@ -786,15 +802,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vtdp-stress: --queues must be 1..%u\n", info.nqueues);
 		return 2;
 	}
-	if (!opt.dma_api) {
-		rid.domain_type = opt.domain_type;
-		if (ioctl(probe, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 || rid.status) {
-			fprintf(stderr, "vtdp-stress: RID domain %s: %s, V3 status %#x\n",
-				domain_name(opt.domain_type), strerror(errno),
-				(uint32_t)rid.status);
-			return 1;
-		}
-	}
+	/* The RID domain's type is the device's: put it back at the end. */
+	if (!opt.dma_api && (ioctl(probe, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ||
+			     !set_rid_domain(probe, opt.domain_type)))
+		return 1;
+	rid_type = rid.domain_type;
 
 	/* Slots hold a buffer each and keep large pages aligned. */
 	{
@@ -896,6 +908,10 @@ int main(int argc, char **argv)
 		/* unmaps and deletes whatever the thread left */
 		close(w[i].fd);
 	}
+
+	if (rid_type != VTDP_TD_DOMAIN_QUERY && rid_type != opt.domain_type &&
+	    !set_rid_domain(probe, rid_type))
+		ok = false;
 
 	if (opt.json) {
 		printf("{\"seconds\": %.3f, \"mode\": \"%s\", \"size\": \"%s\""

@@ -289,13 +289,20 @@ static uint64_t vtdp_iommu_mmio_read(void *opaque, hwaddr addr, unsigned size)
  * the rest of a faulted access must be translated afresh.  Handling the
  * fault (fault status, event control, fault recording registers) cannot,
  * and a driver does that while the faulted access may still be going on
- * in a device thread.
+ * in a device thread.  Neither can the queued-invalidation interface
+ * (IQH..IECTL): it only drops cached entries, and a driver queues
+ * invalidations for other requesters' unmaps at any time; the rest of an
+ * access that faulted must fail unrecorded whatever was invalidated
+ * meanwhile (the device stops at the failing access anyway).
  */
 static bool vtdp_iommu_write_forgets_faults(VTDPIOMMUState *s, hwaddr addr)
 {
     hwaddr fro = VTDP_CAP_FRO(s->core.cap);
 
     if (addr >= VTDP_REG_FSTS && addr < VTDP_REG_FEUADDR + 4) {
+        return false;
+    }
+    if (addr >= VTDP_REG_IQH && addr < VTDP_REG_IECTL + 4) {
         return false;
     }
     return addr < fro || addr >= fro + (hwaddr)s->nfr * VTDP_FRCD_SIZE;

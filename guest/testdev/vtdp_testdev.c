@@ -10,6 +10,13 @@
  * space and runs descriptors against them.  IOMMU faults come back through
  * the V3 fault handler (a vtdp extension) and are kept in a small ring.
  *
+ * When the endpoint and the IOMMU support PASID-tagged DMA, the RID device
+ * is created PasidTaggedDma and user space can make PASID sub-devices
+ * (CreatePasidDevice), each attached to a domain of its own, map buffers
+ * into those domains and run descriptors whose data requests carry the
+ * sub-device's PASID.  Every queue the device has (as far as MSI-X vectors
+ * go) runs descriptors, each queue under its own lock.
+ *
  * vtdp.ko is a soft dependency: the V3 entry points are looked up with
  * symbol_get() at probe time, so this module loads without it and then
  * falls back to the plain Linux DMA API (for running behind QEMU's
@@ -33,6 +40,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -55,6 +63,12 @@ static_assert(sizeof(struct vtdp_td_fault) == 48);
 static_assert(sizeof(struct vtdp_td_faults) == 24);
 static_assert(sizeof(struct vtdp_td_bench_sample) == 8);
 static_assert(sizeof(struct vtdp_td_map_bench) == 48);
+static_assert(sizeof(struct vtdp_td_pasid_create) == 24);
+static_assert(sizeof(struct vtdp_td_pasid_op) == 8);
+static_assert(sizeof(struct vtdp_td_map_ex) == 48);
+static_assert(sizeof(struct vtdp_td_unmap_ex) == 16);
+static_assert(sizeof(struct vtdp_td_submit_ex) == 72);
+static_assert(sizeof(struct vtdp_td_rid_domain) == 16);
 
 #define TD_DRV_NAME		"vtdp_testdev"
 
@@ -65,10 +79,12 @@ static_assert(sizeof(struct vtdp_td_map_bench) == 48);
  */
 #define TD_RING_IOVA_BASE	(1ULL << 40)
 #define TD_RING_ENTRIES		(PAGE_SIZE / VTDP_TD_DESC_SIZE)
-#define TD_ACTIVE_QUEUES	1	/* queue 0 only, for now */
 #define TD_SUBMIT_TIMEOUT	(5 * HZ)
-/* Upper bound of one MAP: bounds the page array and pinned memory. */
-#define TD_MAP_MAX_BYTES	(256ULL << 20)
+/*
+ * Upper bound of one MAP: bounds the page array (8 bytes a page) and the
+ * pinned memory; one 1 GiB huge page must fit.
+ */
+#define TD_MAP_MAX_BYTES	(1ULL << 30)
 
 static char *mode = "auto";
 module_param(mode, charp, 0444);
@@ -91,6 +107,10 @@ static struct dentry *td_debugfs;
 struct td_queue {
 	struct td_dev *td;
 	unsigned int index;
+	/* Serialises the queue's submissions (ring slots, QCTRL, QPASID). */
+	struct mutex lock;
+	u32 qctrl;		/* as last written */
+	u32 qpasid;		/* as last written, valid with PASID_EN */
 	struct page *ring_page;		/* v3 mode */
 	dma_addr_t ring_dma;		/* dma-api mode */
 	struct vtdp_td_desc *ring;
@@ -110,7 +130,20 @@ struct td_mapping {
 	unsigned long npages;
 	struct page **pages;
 	u32 perms;
+	u32 handle;			/* 0: RID domain, else the sub-device's */
+	struct v3_domain *dom;		/* v3 mode: the domain it is mapped in */
 	struct sg_table sgt;		/* dma-api mode */
+};
+
+/* A PASID sub-device made through one file, with its own domain. */
+struct td_pasid {
+	struct list_head link;
+	struct file *owner;
+	u32 handle;
+	u32 pasid;
+	struct v3_pasid_device *pdev;
+	struct v3_domain *dom;
+	bool attached;
 };
 
 struct td_dev {
@@ -128,21 +161,33 @@ struct td_dev {
 	/* V3 mode */
 	typeof(&v3_iommu_get_interface) v3_get;
 	typeof(&v3_iommu_put_interface) v3_put;
+	typeof(&vtdp_v3_mapping_page_size) page_size;
 	struct v3_iommu_interface_ex ifc;
 	bool have_ifc;
 	const struct v3_iommu_ops *ops;
 	struct v3_dma_device *vdev;
-	struct v3_domain *dom;
+	struct v3_domain *dom;		/* the RID device's */
+	u32 dom_type;			/* V3 type of @dom */
 	bool attached;
 	bool fault_reporting;
 	bool passthrough;	/* PassThrough domain: identity maps, iova == phys */
+	bool pasid_capable;		/* created PasidTaggedDma */
 
-	/* Serialises submissions, mapping list and teardown (@dead). */
+	/*
+	 * Held for reading across a submission, for writing by whatever
+	 * takes away what a submission uses (a sub-device's PASID, the RID
+	 * domain, the device itself): so no DMA is in flight then.
+	 */
+	struct rw_semaphore submit_sem;
+	/* Serialises mapping and sub-device lists, V3 calls and @dead. */
 	struct mutex lock;
 	bool dead;
 	struct list_head mappings;
+	struct list_head pasids;
+	u32 next_handle;
 
-	struct td_queue queues[TD_ACTIVE_QUEUES];
+	unsigned int nactive;		/* queues with a ring and a vector */
+	struct td_queue queues[VTDP_TD_MAX_QUEUES];
 
 	spinlock_t fault_lock;
 	u64 fault_total;
@@ -232,8 +277,29 @@ static void td_queue_start(struct td_queue *q)
 	lo_hi_writeq(q->ring_iova, td->regs + VTDP_TD_QREG(q->index, VTDP_TD_QRING_BASE));
 	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QRING_SIZE), TD_RING_ENTRIES);
 	/* No HALT_ON_ERROR: a faulting descriptor must not stop the queue. */
-	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), VTDP_TD_QCTRL_ENABLE);
+	q->qctrl = VTDP_TD_QCTRL_ENABLE;
+	td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), q->qctrl);
 	q->tail = 0;
+}
+
+/*
+ * Make the queue's next data requests untagged (@tag false) or tagged with
+ * @pasid.  The queue is idle (submissions are synchronous), so QCTRL can
+ * change under ENABLE without disturbing the ring.  Called with q->lock.
+ */
+static void td_queue_set_pasid(struct td_queue *q, bool tag, u32 pasid)
+{
+	struct td_dev *td = q->td;
+	u32 ctrl = VTDP_TD_QCTRL_ENABLE | (tag ? VTDP_TD_QCTRL_PASID_EN : 0);
+
+	if (tag && (!(q->qctrl & VTDP_TD_QCTRL_PASID_EN) || q->qpasid != pasid)) {
+		td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QPASID), pasid);
+		q->qpasid = pasid;
+	}
+	if (ctrl != q->qctrl) {
+		td_wr(td, VTDP_TD_QREG(q->index, VTDP_TD_QCTRL), ctrl);
+		q->qctrl = ctrl;
+	}
 }
 
 static void td_queue_stop(struct td_queue *q)
@@ -272,7 +338,7 @@ static bool td_range_hits_rings(struct td_dev *td, u64 addr, u64 len)
 		return false;
 	if (addr + len < addr)		/* wraps: certainly crosses */
 		return true;
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		u64 ring = td->queues[i].ring_iova;
 
 		if (addr < ring + PAGE_SIZE && addr + len > ring)
@@ -298,10 +364,15 @@ static bool td_range_hits_irq_window(u64 addr, u64 len)
 	       addr + len > VTDP_INTERRUPT_RANGE_START;
 }
 
-/* Runs one descriptor on queue 0 and waits for it.  Called with td->lock. */
-static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
+/*
+ * Runs one descriptor on queue @s->queue, its data requests tagged with
+ * @pasid when @tag, and waits for it.  Called with td->submit_sem (read)
+ * and q->lock.
+ */
+static int td_submit(struct td_dev *td, struct vtdp_td_submit *s, bool tag,
+		     u32 pasid)
 {
-	struct td_queue *q = &td->queues[0];
+	struct td_queue *q = &td->queues[s->queue];
 	struct vtdp_td_desc *d;
 	u32 st, qst;
 	long left;
@@ -316,6 +387,7 @@ static int td_submit(struct td_dev *td, struct vtdp_td_submit *s)
 		if (td_queue_reset(q))
 			return -EIO;
 	}
+	td_queue_set_pasid(q, tag, pasid);
 
 	d = &q->ring[q->tail];
 	memset(d, 0, sizeof(*d));
@@ -432,6 +504,10 @@ static void td_v3_teardown(struct td_dev *td)
 		symbol_put(v3_iommu_put_interface);
 		td->v3_put = NULL;
 	}
+	if (td->page_size) {
+		symbol_put(vtdp_v3_mapping_page_size);
+		td->page_size = NULL;
+	}
 }
 
 static int td_v3_setup(struct td_dev *td)
@@ -442,11 +518,13 @@ static int td_v3_setup(struct td_dev *td)
 		.fault_handler = td_fault_handler,
 		.fault_context = td,
 	};
+	struct v3_device_creation_config pcfg = {};
 	v3_status_t st;
 
 	td->v3_get = symbol_get(v3_iommu_get_interface);
 	td->v3_put = symbol_get(v3_iommu_put_interface);
-	if (!td->v3_get || !td->v3_put) {
+	td->page_size = symbol_get(vtdp_v3_mapping_page_size);
+	if (!td->v3_get || !td->v3_put || !td->page_size) {
 		dev_info(dev, "vtdp.ko is not loaded (v3_iommu_get_interface unavailable)\n");
 		goto nodev;
 	}
@@ -465,11 +543,29 @@ static int td_v3_setup(struct td_dev *td)
 		goto nodev;
 	}
 
-	st = td->ops->create_device(td->pdev, NULL, &td->vdev);
-	if (!V3_SUCCESS(st)) {
-		dev_info(dev, "CreateDevice -> %#x (not behind a vtdp-iommu?)\n", st);
-		td->vdev = NULL;
-		goto nodev;
+	/*
+	 * Ask for PASID-tagged DMA when the endpoint can issue it; the IOMMU
+	 * refuses (INVALID_PARAMETER_2) when it cannot take it, and the
+	 * device then runs untagged only.
+	 */
+	if (td->caps & VTDP_TD_CAPS_PASID) {
+		INIT_LIST_HEAD(&pcfg.link);
+		pcfg.type = V3_DEVICE_CONFIG_PASID;
+		pcfg.pasid.type = V3_PASID_CONFIG_PASID_TAGGED_DMA;
+		st = td->ops->create_device(td->pdev, &pcfg, &td->vdev);
+		if (V3_SUCCESS(st))
+			td->pasid_capable = true;
+		else
+			dev_info(dev, "CreateDevice(PasidTaggedDma) -> %#x: no PASID sub-devices\n",
+				 st);
+	}
+	if (!td->vdev) {
+		st = td->ops->create_device(td->pdev, NULL, &td->vdev);
+		if (!V3_SUCCESS(st)) {
+			dev_info(dev, "CreateDevice -> %#x (not behind a vtdp-iommu?)\n", st);
+			td->vdev = NULL;
+			goto nodev;
+		}
 	}
 	td->passthrough = !strcmp(domain, "passthrough");
 	if (!td->passthrough && strcmp(domain, "translate"))
@@ -484,6 +580,8 @@ static int td_v3_setup(struct td_dev *td)
 		td->dom = NULL;
 		goto fail;
 	}
+	td->dom_type = td->passthrough ? V3_DOMAIN_TYPE_PASS_THROUGH :
+					 V3_DOMAIN_TYPE_TRANSLATE;
 	st = td->ops->attach_device_ex(td->dom, td->vdev);
 	if (!V3_SUCCESS(st)) {
 		dev_err(dev, "AttachDeviceEx -> %#x\n", st);
@@ -519,14 +617,33 @@ static int td_ring_setup_dma_api(struct td_dev *td, struct td_queue *q)
 	return 0;
 }
 
+/* Map @q's ring page at its IOVA in @dom (the RID device's domain). */
+static v3_status_t td_ring_map(struct td_dev *td, struct td_queue *q,
+			       struct v3_domain *dom)
+{
+	struct v3_map_phys phys = { .type = V3_MAP_PHYS_CONTIGUOUS };
+	u64 la;
+
+	phys.contiguous.base = page_to_phys(q->ring_page);
+	phys.contiguous.size = PAGE_SIZE;
+	if (td->passthrough) {
+		/* a PassThrough domain: the ring's address is its own */
+		q->ring_iova = phys.contiguous.base;
+		return td->ops->map_identity_range_ex(dom,
+						      V3_ACCESS_READ | V3_ACCESS_WRITE,
+						      &phys);
+	}
+	return td->ops->map_logical_range_ex(dom, V3_ACCESS_READ | V3_ACCESS_WRITE,
+					     &phys, &q->ring_iova, NULL, NULL,
+					     &la);
+}
+
 static int td_rings_setup(struct td_dev *td)
 {
 	unsigned int i;
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		struct td_queue *q = &td->queues[i];
-		struct v3_map_phys phys = { .type = V3_MAP_PHYS_CONTIGUOUS };
-		u64 la;
 		v3_status_t st;
 
 		if (td->mode == VTDP_TD_MODE_DMA_API) {
@@ -538,20 +655,8 @@ static int td_rings_setup(struct td_dev *td)
 		if (!q->ring_page)
 			return -ENOMEM;
 		q->ring = page_address(q->ring_page);
-		phys.contiguous.base = page_to_phys(q->ring_page);
-		phys.contiguous.size = PAGE_SIZE;
-		if (td->passthrough) {
-			q->ring_iova = phys.contiguous.base;
-			st = td->ops->map_identity_range_ex(td->dom,
-							    V3_ACCESS_READ | V3_ACCESS_WRITE,
-							    &phys);
-		} else {
-			q->ring_iova = TD_RING_IOVA_BASE + (u64)i * PAGE_SIZE;
-			st = td->ops->map_logical_range_ex(td->dom,
-							   V3_ACCESS_READ | V3_ACCESS_WRITE,
-							   &phys, &q->ring_iova,
-							   NULL, NULL, &la);
-		}
+		q->ring_iova = TD_RING_IOVA_BASE + (u64)i * PAGE_SIZE;
+		st = td_ring_map(td, q, td->dom);
 		if (!V3_SUCCESS(st)) {
 			dev_err(&td->pdev->dev, "ring %u: Map%sRangeEx -> %#x\n",
 				i, td->passthrough ? "Identity" : "Logical", st);
@@ -573,7 +678,7 @@ static void td_rings_teardown(struct td_dev *td)
 {
 	unsigned int i;
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		struct td_queue *q = &td->queues[i];
 
 		if (td->regs)
@@ -638,11 +743,11 @@ static v3_status_t td_mapping_hw_unmap(struct td_dev *td, struct td_mapping *m)
 		sg_free_table(&m->sgt);
 		return V3_STATUS_SUCCESS;
 	}
-	if (td->passthrough) {
+	if (td->passthrough && !m->handle) {	/* the RID's PassThrough domain */
 		phys = td_phys_contig(m->iova, m->npages);
-		return td->ops->unmap_identity_range_ex(td->dom, &phys);
+		return td->ops->unmap_identity_range_ex(m->dom, &phys);
 	}
-	return td->ops->unmap_logical_range(td->dom, m->iova, m->npages);
+	return td->ops->unmap_logical_range(m->dom, m->iova, m->npages);
 }
 
 /*
@@ -688,38 +793,83 @@ static v3_status_t td_mapping_unmap(struct td_dev *td, struct td_mapping *m)
 	return st;
 }
 
-static long td_ioc_map(struct td_dev *td, struct file *file,
-		       struct vtdp_td_map __user *uarg)
+/* The sub-device @handle of @file, or NULL.  Called with td->lock. */
+static struct td_pasid *td_pasid_find(struct td_dev *td, struct file *file,
+				      u32 handle)
 {
-	struct vtdp_td_map a;
+	struct td_pasid *p;
+
+	list_for_each_entry(p, &td->pasids, link)
+		if (p->owner == file && p->handle == handle)
+			return p;
+	return NULL;
+}
+
+/*
+ * The largest naturally aligned run of physically contiguous pages in
+ * @m, in bytes (1 GiB at most): what an IOMMU could map with one large
+ * page, given an IOVA of the same alignment.
+ */
+static u64 td_mapping_phys_contig(const struct td_mapping *m)
+{
+	static const unsigned int orders[] = { PUD_SHIFT - PAGE_SHIFT,
+					       PMD_SHIFT - PAGE_SHIFT };
+	unsigned long i, j, n;
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(orders); k++) {
+		n = 1UL << orders[k];
+		for (i = 0; i + n <= m->npages; i += n) {
+			unsigned long pfn = page_to_pfn(m->pages[i]);
+
+			if (pfn & (n - 1))
+				continue;
+			for (j = 1; j < n; j++)
+				if (page_to_pfn(m->pages[i + j]) != pfn + j)
+					break;
+			if (j == n)
+				return (u64)n << PAGE_SHIFT;
+		}
+	}
+	return PAGE_SIZE;
+}
+
+/*
+ * MAP and MAP_EX: pin @a->length bytes at @a->user_addr and map them at
+ * @a->iova in the domain of @a->handle (0: the RID device's).
+ */
+static long td_do_map(struct td_dev *td, struct file *file,
+		      struct vtdp_td_map_ex *a)
+{
 	struct td_mapping *m;
 	struct v3_mdl mdl;
 	struct v3_map_phys phys = { .type = V3_MAP_PHYS_MDL };
+	struct v3_domain *dom = NULL;
 	unsigned long npages;
 	unsigned int gup;
 	int pinned, ret;
 	u64 la;
 	v3_status_t st;
 
-	if (copy_from_user(&a, uarg, sizeof(a)))
-		return -EFAULT;
-	if (!a.length || a.length > TD_MAP_MAX_BYTES ||
-	    !PAGE_ALIGNED(a.length) || !PAGE_ALIGNED(a.user_addr) ||
-	    !a.perms || (a.perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
-	    a.user_addr + a.length < a.user_addr)
+	if (!a->length || a->length > TD_MAP_MAX_BYTES ||
+	    !PAGE_ALIGNED(a->length) || !PAGE_ALIGNED(a->user_addr) ||
+	    !a->perms || (a->perms & ~(VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE)) ||
+	    a->user_addr + a->length < a->user_addr)
 		return -EINVAL;
 	/*
 	 * dma-api mode ignores the requested iova: the DMA API picks it;
 	 * passthrough mode too: the address is the physical one.
 	 */
 	if (td->mode == VTDP_TD_MODE_V3 && !td->passthrough &&
-	    (!PAGE_ALIGNED(a.iova) || a.iova >= TD_RING_IOVA_BASE ||
-	     a.length > TD_RING_IOVA_BASE - a.iova))
+	    (!PAGE_ALIGNED(a->iova) || a->iova >= TD_RING_IOVA_BASE ||
+	     a->length > TD_RING_IOVA_BASE - a->iova))
 		return -EINVAL;
-	if (!access_ok(u64_to_user_ptr(a.user_addr), a.length))
+	if (a->handle && td->mode != VTDP_TD_MODE_V3)
+		return -ENOENT;
+	if (!access_ok(u64_to_user_ptr(a->user_addr), a->length))
 		return -EFAULT;
 
-	npages = a.length >> PAGE_SHIFT;
+	npages = a->length >> PAGE_SHIFT;
 	m = kzalloc(sizeof(*m), GFP_KERNEL);
 	if (!m)
 		return -ENOMEM;
@@ -729,15 +879,16 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		return -ENOMEM;
 	}
 	m->npages = npages;
-	m->perms = a.perms;
-	m->iova = a.iova;
+	m->perms = a->perms;
+	m->iova = a->iova;
 	m->owner = file;
+	m->handle = a->handle;
 
 	/* Device writes need writable pages; reads need them only present. */
 	gup = FOLL_LONGTERM;
-	if (a.perms & VTDP_TD_MAP_WRITE)
+	if (a->perms & VTDP_TD_MAP_WRITE)
 		gup |= FOLL_WRITE;
-	pinned = pin_user_pages_fast(a.user_addr, npages, gup, m->pages);
+	pinned = pin_user_pages_fast(a->user_addr, npages, gup, m->pages);
 	if (pinned != npages) {
 		if (pinned > 0)
 			unpin_user_pages(m->pages, pinned);
@@ -748,7 +899,7 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 
 	mdl.pages = m->pages;
 	mdl.byte_offset = 0;
-	mdl.byte_count = a.length;
+	mdl.byte_count = a->length;
 	phys.mdl.mdl = &mdl;
 
 	mutex_lock(&td->lock);
@@ -756,23 +907,39 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		ret = -ENODEV;
 		goto out_unpin;
 	}
+	if (a->handle) {
+		struct td_pasid *p = td_pasid_find(td, file, a->handle);
+
+		if (!p) {
+			ret = -ENOENT;
+			goto out_unpin;
+		}
+		dom = p->dom;
+	} else if (td->mode == VTDP_TD_MODE_V3) {
+		dom = td->dom;
+	}
 	if (td->mode == VTDP_TD_MODE_DMA_API) {
 		st = td_map_dma_api(td, m, &la);
-	} else if (td->passthrough) {
+	} else if (td->passthrough && !a->handle) {
 		la = page_to_phys(m->pages[0]);
 		if (td_pages_contiguous(m->pages, npages))
-			st = td->ops->map_identity_range_ex(td->dom, a.perms,
+			st = td->ops->map_identity_range_ex(dom, a->perms,
 							    &phys);
 		else
 			st = V3_STATUS_NOT_SUPPORTED;
 	} else {
-		st = td->ops->map_logical_range_ex(td->dom, a.perms, &phys,
-						   &a.iova, NULL, NULL, &la);
+		st = td->ops->map_logical_range_ex(dom, a->perms, &phys,
+						   &a->iova, NULL, NULL, &la);
 	}
-	a.status = st;
+	a->status = st;
+	a->phys_contig = td_mapping_phys_contig(m);
 	if (V3_SUCCESS(st)) {
-		a.iova = la;
+		/* the DMA API does not say how it mapped */
+		a->page_size = td->mode == VTDP_TD_MODE_DMA_API ? 0 :
+			       td->page_size(dom, la, npages);
+		a->iova = la;
 		m->iova = la;
+		m->dom = dom;
 		list_add_tail(&m->link, &td->mappings);
 		atomic_long_inc(&td_live_mappings);
 		atomic_long_add(npages, &td_live_pinned_pages);
@@ -785,12 +952,6 @@ static long td_ioc_map(struct td_dev *td, struct file *file,
 		kvfree(m->pages);
 		kfree(m);
 	}
-	/*
-	 * A failed copy-out leaves the mapping in place; it is still the
-	 * file's and goes away at close.
-	 */
-	if (copy_to_user(uarg, &a, sizeof(a)))
-		return -EFAULT;
 	return 0;
 
 out_unpin:
@@ -801,16 +962,59 @@ out_unpin:
 	return ret;
 }
 
-static long td_ioc_unmap(struct td_dev *td, struct file *file,
-			 struct vtdp_td_unmap __user *uarg)
+static long td_ioc_map(struct td_dev *td, struct file *file,
+		       struct vtdp_td_map __user *uarg)
 {
-	struct vtdp_td_unmap a;
-	struct td_mapping *m, *found = NULL;
-	long ret = 0;
+	struct vtdp_td_map a;
+	struct vtdp_td_map_ex ex = {};
+	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.pad || !PAGE_ALIGNED(a.iova))
+	ex.user_addr = a.user_addr;
+	ex.length = a.length;
+	ex.iova = a.iova;
+	ex.perms = a.perms;
+	ret = td_do_map(td, file, &ex);
+	if (ret)
+		return ret;
+	a.iova = ex.iova;
+	a.status = ex.status;
+	/*
+	 * A failed copy-out leaves the mapping in place; it is still the
+	 * file's and goes away at close.
+	 */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+static long td_ioc_map_ex(struct td_dev *td, struct file *file,
+			  struct vtdp_td_map_ex __user *uarg)
+{
+	struct vtdp_td_map_ex a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.status || a.page_size || a.phys_contig)
+		return -EINVAL;
+	ret = td_do_map(td, file, &a);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* UNMAP and UNMAP_EX: 0 with the V3 status in *@status, or -errno. */
+static long td_do_unmap(struct td_dev *td, struct file *file, u64 iova,
+			u32 handle, s32 *status)
+{
+	struct td_mapping *m, *found = NULL;
+	long ret = 0;
+
+	if (!PAGE_ALIGNED(iova))
 		return -EINVAL;
 
 	mutex_lock(&td->lock);
@@ -819,7 +1023,7 @@ static long td_ioc_unmap(struct td_dev *td, struct file *file,
 		goto out;
 	}
 	list_for_each_entry(m, &td->mappings, link) {
-		if (m->owner == file && m->iova == a.iova) {
+		if (m->owner == file && m->handle == handle && m->iova == iova) {
 			found = m;
 			break;
 		}
@@ -828,41 +1032,380 @@ static long td_ioc_unmap(struct td_dev *td, struct file *file,
 		ret = -ENOENT;
 		goto out;
 	}
-	a.status = td_mapping_unmap(td, found);
+	*status = td_mapping_unmap(td, found);
 out:
 	mutex_unlock(&td->lock);
+	return ret;
+}
+
+static long td_ioc_unmap(struct td_dev *td, struct file *file,
+			 struct vtdp_td_unmap __user *uarg)
+{
+	struct vtdp_td_unmap a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.pad)
+		return -EINVAL;
+	ret = td_do_unmap(td, file, a.iova, 0, &a.status);
 	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
 		ret = -EFAULT;
 	return ret;
 }
 
-static long td_ioc_submit(struct td_dev *td, struct vtdp_td_submit __user *uarg)
+static long td_ioc_unmap_ex(struct td_dev *td, struct file *file,
+			    struct vtdp_td_unmap_ex __user *uarg)
 {
-	struct vtdp_td_submit a;
+	struct vtdp_td_unmap_ex a;
 	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.opcode > 0xff || a.flags || a.queue)
+	ret = td_do_unmap(td, file, a.iova, a.handle, &a.status);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
+/*
+ * SUBMIT and SUBMIT_EX: run @s on its queue, tagged with the PASID of
+ * sub-device @handle of @file when @handle is not 0.  Descriptors on
+ * different queues run concurrently.
+ */
+static long td_do_submit(struct td_dev *td, struct file *file,
+			 struct vtdp_td_submit *s, u32 handle, u32 *pasid)
+{
+	struct td_queue *q;
+	long ret;
+
+	if (s->opcode > 0xff || s->flags || s->queue >= td->nactive)
 		return -EINVAL;
 	/* Never let user space aim the device at the driver's rings. */
 	if (td->mode == VTDP_TD_MODE_V3 &&
-	    (td_range_hits_rings(td, a.src, a.len) ||
-	     td_range_hits_rings(td, a.dst, a.len)))
+	    (td_range_hits_rings(td, s->src, s->len) ||
+	     td_range_hits_rings(td, s->dst, s->len)))
 		return -EINVAL;
 	/* WRITE_IMM writes up to 8 bytes whatever len says */
-	if (td_range_hits_irq_window(a.src, max(a.len, 8U)) ||
-	    td_range_hits_irq_window(a.dst, max(a.len, 8U)))
+	if (td_range_hits_irq_window(s->src, max(s->len, 8U)) ||
+	    td_range_hits_irq_window(s->dst, max(s->len, 8U)))
 		return -EINVAL;
 
-	mutex_lock(&td->lock);
-	ret = td->dead ? -ENODEV : td_submit(td, &a);
-	mutex_unlock(&td->lock);
+	*pasid = 0;
+	/* The PASID stays this sub-device's until the semaphore is released. */
+	down_read(&td->submit_sem);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (handle) {
+		struct td_pasid *p;
+
+		mutex_lock(&td->lock);
+		p = td_pasid_find(td, file, handle);
+		if (p)
+			*pasid = p->pasid;
+		mutex_unlock(&td->lock);
+		if (!p) {
+			ret = -ENOENT;
+			goto out;
+		}
+	}
+	q = &td->queues[s->queue];
+	mutex_lock(&q->lock);
+	ret = td_submit(td, s, handle != 0, *pasid);
+	mutex_unlock(&q->lock);
+out:
+	up_read(&td->submit_sem);
+	return ret;
+}
+
+static long td_ioc_submit(struct td_dev *td, struct file *file,
+			  struct vtdp_td_submit __user *uarg)
+{
+	struct vtdp_td_submit a;
+	u32 pasid;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	ret = td_do_submit(td, file, &a, 0, &pasid);
 	if (ret)
 		return ret;
 	if (copy_to_user(uarg, &a, sizeof(a)))
 		return -EFAULT;
 	return 0;
+}
+
+static long td_ioc_submit_ex(struct td_dev *td, struct file *file,
+			     struct vtdp_td_submit_ex __user *uarg)
+{
+	struct vtdp_td_submit_ex a;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	ret = td_do_submit(td, file, &a.desc, a.handle, &a.pasid);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* ---- PASID sub-devices ---- */
+
+/* Only remapping types: a pass-through PASID could reach any page. */
+static bool td_domain_type_ok(u32 type)
+{
+	return type == VTDP_TD_DOMAIN_TRANSLATE ||
+	       type == VTDP_TD_DOMAIN_TRANSLATE_S1;
+}
+
+/*
+ * Undo a sub-device: its mappings, attachment, domain and PASID.  Called
+ * with td->submit_sem (write) and td->lock: no DMA tagged with its PASID
+ * is in flight.  Returns the first failing V3 status.
+ */
+static v3_status_t td_pasid_free(struct td_dev *td, struct td_pasid *p)
+{
+	struct td_mapping *m, *tmp;
+	v3_status_t st, ret = V3_STATUS_SUCCESS;
+
+	list_for_each_entry_safe(m, tmp, &td->mappings, link) {
+		if (m->owner != p->owner || m->handle != p->handle)
+			continue;
+		st = td_mapping_unmap(td, m);
+		if (!V3_SUCCESS(st)) {
+			/* Leave the pages pinned: the domain may still map them. */
+			dev_err(&td->pdev->dev,
+				"PASID %u: UnmapLogicalRange(%#llx, %lu) -> %#x, pages stay pinned\n",
+				p->pasid, m->iova, m->npages, st);
+			list_del(&m->link);
+			atomic_long_dec(&td_live_mappings);
+			kvfree(m->pages);
+			kfree(m);
+			ret = ret ?: st;
+		}
+	}
+	if (p->attached) {
+		st = td->ops->detach_pasid_device(p->pdev);
+		if (!V3_SUCCESS(st))
+			dev_warn(&td->pdev->dev, "DetachPasidDevice(%u) -> %#x\n",
+				 p->pasid, st);
+		ret = V3_SUCCESS(ret) ? st : ret;
+		p->attached = false;
+	}
+	st = td->ops->delete_domain(p->dom);
+	if (!V3_SUCCESS(st))
+		dev_warn(&td->pdev->dev, "PASID %u: DeleteDomain -> %#x\n",
+			 p->pasid, st);
+	ret = V3_SUCCESS(ret) ? st : ret;
+	st = td->ops->delete_pasid_device(p->pdev);
+	if (!V3_SUCCESS(st))
+		dev_warn(&td->pdev->dev, "DeletePasidDevice(%u) -> %#x\n",
+			 p->pasid, st);
+	ret = V3_SUCCESS(ret) ? st : ret;
+	list_del(&p->link);
+	kfree(p);
+	return ret;
+}
+
+static long td_ioc_pasid_create(struct td_dev *td, struct file *file,
+				struct vtdp_td_pasid_create __user *uarg)
+{
+	union v3_domain_creation_flags dflags = { .as_u64 = 0 };
+	struct vtdp_td_pasid_create a;
+	struct td_pasid *p;
+	v3_status_t st;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.pad || a.handle || a.pasid || a.status ||
+	    !td_domain_type_ok(a.domain_type))
+		return -EINVAL;
+	if (td->mode != VTDP_TD_MODE_V3 || !td->pasid_capable)
+		return -EOPNOTSUPP;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->owner = file;
+
+	mutex_lock(&td->lock);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out_free;
+	}
+	st = td->ops->create_pasid_device(td->vdev, &p->pdev, &p->pasid);
+	if (!V3_SUCCESS(st))
+		goto out_status;
+	st = td->ops->create_domain_ex(a.domain_type, dflags, NULL, NULL, &p->dom);
+	if (!V3_SUCCESS(st)) {
+		td->ops->delete_pasid_device(p->pdev);
+		goto out_status;
+	}
+	st = td->ops->attach_pasid_device(p->dom, p->pdev);
+	if (!V3_SUCCESS(st)) {
+		td->ops->delete_domain(p->dom);
+		td->ops->delete_pasid_device(p->pdev);
+		goto out_status;
+	}
+	p->attached = true;
+	/* Handles are never reused while the device lives: 2^32 creations. */
+	p->handle = ++td->next_handle ?: ++td->next_handle;
+	list_add_tail(&p->link, &td->pasids);
+	a.handle = p->handle;
+	a.pasid = p->pasid;
+	p = NULL;
+out_status:
+	a.status = st;
+out_free:
+	mutex_unlock(&td->lock);
+	kfree(p);
+	if (ret)
+		return ret;
+	/* A failed copy-out leaves the sub-device to be undone at close. */
+	if (copy_to_user(uarg, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
+/* PASID_ATTACH, PASID_DETACH, PASID_DESTROY */
+static long td_ioc_pasid_op(struct td_dev *td, struct file *file,
+			    unsigned int cmd,
+			    struct vtdp_td_pasid_op __user *uarg)
+{
+	struct vtdp_td_pasid_op a;
+	struct td_pasid *p;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.status)
+		return -EINVAL;
+	/* Detaching or destroying takes the PASID away from submissions. */
+	down_write(&td->submit_sem);
+	mutex_lock(&td->lock);
+	p = td->dead ? NULL : td_pasid_find(td, file, a.handle);
+	if (!p) {
+		ret = td->dead ? -ENODEV : -ENOENT;
+		goto out;
+	}
+	switch (cmd) {
+	case VTDP_TD_IOC_PASID_ATTACH:
+		/* V3's own answer (UNSUCCESSFUL) when already attached */
+		a.status = td->ops->attach_pasid_device(p->dom, p->pdev);
+		if (V3_SUCCESS(a.status))
+			p->attached = true;
+		break;
+	case VTDP_TD_IOC_PASID_DETACH:
+		a.status = td->ops->detach_pasid_device(p->pdev);
+		if (V3_SUCCESS(a.status))
+			p->attached = false;
+		break;
+	default:
+		a.status = td_pasid_free(td, p);
+		break;
+	}
+out:
+	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
+/*
+ * RID_DOMAIN: report, or change, the type of the RID device's domain.  A
+ * change makes a new domain, maps the rings into it and attaches it in
+ * place of the old one; it needs the RID domain free of user mappings
+ * (-EBUSY otherwise).  The type stays until changed again or the driver
+ * unbinds: it is the device's setting, not a file's.
+ */
+static long td_ioc_rid_domain(struct td_dev *td,
+			      struct vtdp_td_rid_domain __user *uarg)
+{
+	union v3_domain_creation_flags dflags = { .as_u64 = 0 };
+	struct vtdp_td_rid_domain a;
+	struct v3_domain *dom = NULL, *old;
+	struct td_mapping *m;
+	unsigned int i;
+	v3_status_t st = V3_STATUS_SUCCESS;
+	long ret = 0;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.pad || a.status || a.available ||
+	    (a.domain_type != VTDP_TD_DOMAIN_QUERY &&
+	     !td_domain_type_ok(a.domain_type)))
+		return -EINVAL;
+	if (td->mode != VTDP_TD_MODE_V3)
+		return -EOPNOTSUPP;
+
+	down_write(&td->submit_sem);
+	mutex_lock(&td->lock);
+	if (td->dead) {
+		ret = -ENODEV;
+		goto out;
+	}
+	td->ops->query_available_domain_types(td->vdev, &a.available);
+	if (a.domain_type == VTDP_TD_DOMAIN_QUERY || a.domain_type == td->dom_type)
+		goto done;
+	/* domain=passthrough fixes the RID domain for the driver's life */
+	if (td->passthrough) {
+		ret = -EBUSY;
+		goto out;
+	}
+	list_for_each_entry(m, &td->mappings, link) {
+		if (!m->handle) {
+			ret = -EBUSY;
+			goto out;
+		}
+	}
+	st = td->ops->create_domain_ex(a.domain_type, dflags, NULL, NULL, &dom);
+	if (!V3_SUCCESS(st))
+		goto done;
+	for (i = 0; i < td->nactive && V3_SUCCESS(st); i++)
+		st = td_ring_map(td, &td->queues[i], dom);
+	if (!V3_SUCCESS(st))
+		goto undo;
+	/* No submission runs (submit_sem): the queues are idle. */
+	for (i = 0; i < td->nactive; i++)
+		td_queue_stop(&td->queues[i]);
+	st = td->ops->detach_device_ex(td->vdev);
+	if (V3_SUCCESS(st)) {
+		st = td->ops->attach_device_ex(dom, td->vdev);
+		if (!V3_SUCCESS(st) &&
+		    !V3_SUCCESS(td->ops->attach_device_ex(td->dom, td->vdev))) {
+			dev_err(&td->pdev->dev, "RID domain: cannot reattach the old domain\n");
+			td->attached = false;
+		}
+	}
+	for (i = 0; i < td->nactive; i++)
+		td_queue_reset(&td->queues[i]);
+	if (!V3_SUCCESS(st))
+		goto undo;
+	old = td->dom;
+	td->dom = dom;
+	td->dom_type = a.domain_type;
+	for (i = 0; i < td->nactive; i++)
+		td->ops->unmap_logical_range(old, td->queues[i].ring_iova, 1);
+	td->ops->delete_domain(old);
+	dev_info(&td->pdev->dev, "RID domain now of V3 type %u\n", td->dom_type);
+	goto done;
+undo:
+	/* DeleteDomain of a domain with mappings is allowed (it unmaps). */
+	td->ops->delete_domain(dom);
+done:
+	a.status = st;
+	a.domain_type = td->dom_type;
+out:
+	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
 }
 
 static long td_ioc_faults(struct td_dev *td, struct vtdp_td_faults __user *uarg)
@@ -1076,7 +1619,7 @@ static long td_ioc_info(struct td_dev *td, struct vtdp_td_info __user *uarg)
 		.mode = td->mode,
 		.bdf = (pci_domain_nr(td->pdev->bus) << 16) |
 		       (td->pdev->bus->number << 8) | td->pdev->devfn,
-		.nqueues = td->nqueues,
+		.nqueues = td->nactive,
 		.caps = td->caps,
 		.pasid_width = (td->caps & VTDP_TD_CAPS_PASID) ?
 			       VTDP_TD_CAPS_PASID_BITS(td->caps) : 0,
@@ -1108,10 +1651,16 @@ static int td_close(struct inode *inode, struct file *file)
 {
 	struct td_dev *td = file->private_data;
 	struct td_mapping *m, *tmp;
+	struct td_pasid *p, *ptmp;
 	v3_status_t st;
 
+	/* Sub-devices go: no submission may be using their PASIDs. */
+	down_write(&td->submit_sem);
 	mutex_lock(&td->lock);
 	if (!td->dead) {
+		list_for_each_entry_safe(p, ptmp, &td->pasids, link)
+			if (p->owner == file)
+				td_pasid_free(td, p);
 		list_for_each_entry_safe(m, tmp, &td->mappings, link) {
 			if (m->owner != file)
 				continue;
@@ -1133,6 +1682,7 @@ static int td_close(struct inode *inode, struct file *file)
 		}
 	}
 	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
 	kref_put(&td->kref, td_release);
 	return 0;
 }
@@ -1153,11 +1703,25 @@ static long td_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VTDP_TD_IOC_UNMAP:
 		return td_ioc_unmap(td, file, uarg);
 	case VTDP_TD_IOC_SUBMIT:
-		return td_ioc_submit(td, uarg);
+		return td_ioc_submit(td, file, uarg);
 	case VTDP_TD_IOC_FAULTS:
 		return td_ioc_faults(td, uarg);
 	case VTDP_TD_IOC_MAP_BENCH:
 		return td_ioc_map_bench(td, uarg);
+	case VTDP_TD_IOC_PASID_CREATE:
+		return td_ioc_pasid_create(td, file, uarg);
+	case VTDP_TD_IOC_PASID_ATTACH:
+	case VTDP_TD_IOC_PASID_DETACH:
+	case VTDP_TD_IOC_PASID_DESTROY:
+		return td_ioc_pasid_op(td, file, cmd, uarg);
+	case VTDP_TD_IOC_MAP_EX:
+		return td_ioc_map_ex(td, file, uarg);
+	case VTDP_TD_IOC_UNMAP_EX:
+		return td_ioc_unmap_ex(td, file, uarg);
+	case VTDP_TD_IOC_SUBMIT_EX:
+		return td_ioc_submit_ex(td, file, uarg);
+	case VTDP_TD_IOC_RID_DOMAIN:
+		return td_ioc_rid_domain(td, uarg);
 	}
 	return -ENOTTY;
 }
@@ -1185,14 +1749,18 @@ static bool td_want_v3(struct device *dev)
 static void td_teardown(struct td_dev *td)
 {
 	struct td_mapping *m, *tmp;
+	struct td_pasid *p, *ptmp;
 	unsigned int i;
 
 	/* Open files may outlive the device: they then see -ENODEV. */
+	down_write(&td->submit_sem);
 	mutex_lock(&td->lock);
 	td->dead = true;
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+	for (i = 0; i < td->nactive; i++)
 		if (td->regs)
 			td_queue_stop(&td->queues[i]);
+	list_for_each_entry_safe(p, ptmp, &td->pasids, link)
+		td_pasid_free(td, p);
 	list_for_each_entry_safe(m, tmp, &td->mappings, link) {
 		if (td->ops || td->mode == VTDP_TD_MODE_DMA_API)
 			td_mapping_hw_unmap(td, m);
@@ -1200,8 +1768,9 @@ static void td_teardown(struct td_dev *td)
 		td_mapping_release_pages(m);
 	}
 	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+	for (i = 0; i < td->nactive; i++)
 		if (td->queues[i].irq > 0)
 			free_irq(td->queues[i].irq, &td->queues[i]);
 	td_rings_teardown(td);
@@ -1223,12 +1792,15 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	kref_init(&td->kref);
 	td->pdev = pdev;
 	mutex_init(&td->lock);
+	init_rwsem(&td->submit_sem);
 	INIT_LIST_HEAD(&td->mappings);
+	INIT_LIST_HEAD(&td->pasids);
 	spin_lock_init(&td->fault_lock);
 	init_waitqueue_head(&td->fault_wq);
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < VTDP_TD_MAX_QUEUES; i++) {
 		td->queues[i].td = td;
 		td->queues[i].index = i;
+		mutex_init(&td->queues[i].lock);
 		init_waitqueue_head(&td->queues[i].wq);
 	}
 	td->instance = -1;
@@ -1255,7 +1827,7 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	}
 	td->caps = td_rd(td, VTDP_TD_REG_CAPS);
 	td->nqueues = VTDP_TD_CAPS_NQUEUES(td->caps);
-	if (td->nqueues < TD_ACTIVE_QUEUES || td->nqueues > VTDP_TD_MAX_QUEUES) {
+	if (td->nqueues < 1 || td->nqueues > VTDP_TD_MAX_QUEUES) {
 		dev_err(dev, "device reports %u queues\n", td->nqueues);
 		ret = -ENODEV;
 		goto err_put;
@@ -1263,14 +1835,14 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* Leave every queue stopped until its ring is mapped. */
 	td_wr(td, VTDP_TD_REG_CTRL, VTDP_TD_CTRL_RESET);
 
-	/* Vectors for every queue (more queues come later); queue i = vector i. */
-	nvec = pci_alloc_irq_vectors(pdev, TD_ACTIVE_QUEUES, td->nqueues,
-				     PCI_IRQ_MSIX);
+	/* Queue i uses vector i: as many queues run as vectors were granted. */
+	nvec = pci_alloc_irq_vectors(pdev, 1, td->nqueues, PCI_IRQ_MSIX);
 	if (nvec < 0) {
 		dev_err(dev, "no MSI-X vectors: %d\n", nvec);
 		ret = nvec;
 		goto err_put;
 	}
+	td->nactive = nvec;
 
 	ret = -ENODEV;
 	if (td_want_v3(dev)) {
@@ -1299,7 +1871,7 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_teardown;
 
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++) {
+	for (i = 0; i < td->nactive; i++) {
 		int irq = pci_irq_vector(pdev, i);
 
 		if (irq < 0) {
@@ -1327,10 +1899,11 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_ida;
 	td->misc_registered = true;
 
-	dev_info(dev, "/dev/%s: mode %s, %u queue(s), %d vector(s), ring IOVA %#llx, fault reporting %s\n",
+	dev_info(dev, "/dev/%s: mode %s, %u of %u queue(s) running, ring IOVA %#llx, PASID sub-devices %s, fault reporting %s\n",
 		 td->name, td->mode == VTDP_TD_MODE_DMA_API ? "dma-api" :
 		 td->passthrough ? "v3 (passthrough domain)" : "v3",
-		 td->nqueues, nvec, td->queues[0].ring_iova,
+		 td->nactive, td->nqueues, td->queues[0].ring_iova,
+		 td->pasid_capable ? "yes" : "no",
 		 td->fault_reporting ? "on" : "off (completions only)");
 	return 0;
 
@@ -1360,20 +1933,22 @@ static void td_remove(struct pci_dev *pdev)
 
 /*
  * Function reset (sysfs reset, FLR): the device forgets its queues.  The
- * PCI core calls these around the reset, in one task.  td->lock is held
- * from prepare to done: a submission holds it until its descriptor has
- * completed, so none is in flight during the reset and none starts; the
- * queues are programmed again before anyone can submit.
+ * PCI core calls these around the reset, in one task.  td->submit_sem is
+ * held for writing from prepare to done: a submission holds it for
+ * reading until its descriptor has completed, so none is in flight during
+ * the reset and none starts; the queues are programmed again before
+ * anyone can submit.  td->lock keeps the lists and V3 calls out too.
  */
 static void td_reset_prepare(struct pci_dev *pdev)
 {
 	struct td_dev *td = pci_get_drvdata(pdev);
 	unsigned int i;
 
+	down_write(&td->submit_sem);
 	mutex_lock(&td->lock);
 	if (td->dead)
 		return;
-	for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+	for (i = 0; i < td->nactive; i++)
 		td_queue_stop(&td->queues[i]);
 }
 
@@ -1383,9 +1958,10 @@ static void td_reset_done(struct pci_dev *pdev)
 	unsigned int i;
 
 	if (!td->dead)
-		for (i = 0; i < TD_ACTIVE_QUEUES; i++)
+		for (i = 0; i < td->nactive; i++)
 			td_queue_reset(&td->queues[i]);
 	mutex_unlock(&td->lock);
+	up_write(&td->submit_sem);
 	dev_info(&pdev->dev, "reset: queues restarted\n");
 }
 

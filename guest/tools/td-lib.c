@@ -88,6 +88,78 @@ int td_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
 	return ioctl(fd, VTDP_TD_IOC_SUBMIT, s) < 0 ? -errno : 0;
 }
 
+int td_map_ex(int fd, uint32_t handle, void *buf, size_t len, uint64_t iova,
+	      uint32_t perms, struct vtdp_td_map_ex *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->user_addr = (uintptr_t)buf;
+	out->length = len;
+	out->iova = iova;
+	out->perms = perms;
+	out->handle = handle;
+	return ioctl(fd, VTDP_TD_IOC_MAP_EX, out) < 0 ? -errno : 0;
+}
+
+int td_unmap_ex(int fd, uint32_t handle, uint64_t iova, int32_t *status)
+{
+	struct vtdp_td_unmap_ex u = { .iova = iova, .handle = handle };
+
+	if (ioctl(fd, VTDP_TD_IOC_UNMAP_EX, &u) < 0)
+		return -errno;
+	*status = u.status;
+	return 0;
+}
+
+int td_submit_ex(int fd, uint32_t queue, uint32_t handle, uint32_t opcode,
+		 uint32_t len, uint64_t src, uint64_t dst, uint64_t pattern,
+		 struct vtdp_td_submit_ex *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->desc.opcode = opcode;
+	s->desc.len = len;
+	s->desc.queue = queue;
+	s->desc.src = src;
+	s->desc.dst = dst;
+	s->desc.pattern = pattern;
+	s->handle = handle;
+	return ioctl(fd, VTDP_TD_IOC_SUBMIT_EX, s) < 0 ? -errno : 0;
+}
+
+int td_pasid_create(int fd, uint32_t domain_type, uint32_t *handle,
+		    uint32_t *pasid, int32_t *status)
+{
+	struct vtdp_td_pasid_create c = { .domain_type = domain_type };
+
+	if (ioctl(fd, VTDP_TD_IOC_PASID_CREATE, &c) < 0)
+		return -errno;
+	*status = c.status;
+	*handle = c.handle;
+	*pasid = c.pasid;
+	return 0;
+}
+
+int td_pasid_op(int fd, unsigned long cmd, uint32_t handle, int32_t *status)
+{
+	struct vtdp_td_pasid_op o = { .handle = handle };
+
+	if (ioctl(fd, cmd, &o) < 0)
+		return -errno;
+	*status = o.status;
+	return 0;
+}
+
+int td_faults(int fd, struct vtdp_td_fault *buf, uint32_t max,
+	      uint32_t *count, uint64_t *total)
+{
+	struct vtdp_td_faults f = { .max = max, .faults_ptr = (uintptr_t)buf };
+
+	if (ioctl(fd, VTDP_TD_IOC_FAULTS, &f) < 0)
+		return -errno;
+	*count = f.count;
+	*total = f.total_faults;
+	return 0;
+}
+
 bool td_st_is(const struct vtdp_td_submit *s, uint32_t code)
 {
 	return (s->status & VTDP_TD_ST_DONE) && VTDP_TD_ST_CODE(s->status) == code;

@@ -31,6 +31,35 @@ int td_unmap(int fd, uint64_t iova, int32_t *status);
 /* Run one descriptor on queue 0 and wait; 0 with *@s filled, or -errno. */
 int td_submit(int fd, uint32_t opcode, uint32_t len, uint64_t src,
 	      uint64_t dst, uint64_t pattern, struct vtdp_td_submit *s);
+/*
+ * MAP_EX: like td_map() into the domain of sub-device @handle (0: the RID
+ * device's); *@out gets the kernel's answer (status, iova, page sizes).
+ */
+int td_map_ex(int fd, uint32_t handle, void *buf, size_t len, uint64_t iova,
+	      uint32_t perms, struct vtdp_td_map_ex *out);
+/* UNMAP_EX the mapping at @iova of @handle's domain; 0 with the status. */
+int td_unmap_ex(int fd, uint32_t handle, uint64_t iova, int32_t *status);
+/*
+ * Run one descriptor on @queue, tagged with sub-device @handle's PASID
+ * (0: untagged), and wait; 0 with *@s filled, or -errno.
+ */
+int td_submit_ex(int fd, uint32_t queue, uint32_t handle, uint32_t opcode,
+		 uint32_t len, uint64_t src, uint64_t dst, uint64_t pattern,
+		 struct vtdp_td_submit_ex *s);
+/*
+ * Make a PASID sub-device attached to a new domain of @domain_type; 0
+ * with the V3 status (and, on success, *@handle and *@pasid), or -errno.
+ */
+int td_pasid_create(int fd, uint32_t domain_type, uint32_t *handle,
+		    uint32_t *pasid, int32_t *status);
+/* PASID_ATTACH, _DETACH or _DESTROY (@cmd); 0 with the status, or -errno. */
+int td_pasid_op(int fd, unsigned long cmd, uint32_t handle, int32_t *status);
+/*
+ * The newest faults the driver kept (up to @max, oldest first) into @buf;
+ * *@count entries written, *@total faults since the driver bound.
+ */
+int td_faults(int fd, struct vtdp_td_fault *buf, uint32_t max,
+	      uint32_t *count, uint64_t *total);
 /* The descriptor completed (DONE set) with status @code. */
 bool td_st_is(const struct vtdp_td_submit *s, uint32_t code);
 /*

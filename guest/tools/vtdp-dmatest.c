@@ -8,6 +8,11 @@
  * write to a read-only mapping) and checks that they come back both in the
  * descriptor completion and through vtdp.ko's fault handler.
  *
+ * With -p it tests the PASID ioctls instead: sub-devices with Translate and
+ * TranslateS1 domains, tagged DMA on another queue, wrong-PASID and
+ * detached faults, the errors for bad handles, queues and domain types,
+ * and switching the RID domain's type.
+ *
  * Output is TAP; the exit status is 0 only when every test passed.
  */
 #ifndef _GNU_SOURCE
@@ -30,6 +35,7 @@
 #include <vtdp/iommu-hw.h>
 #include <vtdp/testdev-hw.h>
 #include <vtdp/testdev.h>
+#include <vtdp/v3.h>
 
 #include "vtdp-tap.h"
 
@@ -37,6 +43,7 @@
 
 #define PLAN_V3		17
 #define PLAN_DMA_API	9
+#define PLAN_PASID	25	/* open, INFO, run_pasid()'s 22, close */
 #define PAGE		4096UL
 #define BUF_LEN		(64UL * 1024 + PAGE)	/* 64 KiB + a page for the odd tail */
 #define MAIN_LEN	(64U * 1024)
@@ -250,12 +257,161 @@ out:
 		munmap(dst, PAGE);
 }
 
+static int pasid_op(int fd, unsigned long cmd, uint32_t handle, int32_t *status)
+{
+	int ret = td_pasid_op(fd, cmd, handle, status);
+
+	if (verbose)
+		diag("PASID op %#lx handle %u -> %s, status %#x", cmd, handle,
+		     ret < 0 ? strerror(-ret) : "0", (uint32_t)*status);
+	return ret;
+}
+
+/* SUBMIT_EX of one FILL of @len bytes at @dst; 0 or -errno. */
+static int tagged_fill(int fd, uint32_t queue, uint32_t handle, uint64_t dst,
+		       uint32_t len, struct vtdp_td_submit_ex *x)
+{
+	int ret = td_submit_ex(fd, queue, handle, VTDP_TD_OP_FILL, len, 0, dst,
+			       FILL_PATTERN, x);
+
+	if (ret < 0 || verbose || !td_st_is(&x->desc, VTDP_TD_ST_OK))
+		diag("SUBMIT_EX FILL queue %u handle %u dst %#" PRIx64 " -> %s, status %#x (%s) fault_info %#x pasid %u",
+		     queue, handle, dst, ret < 0 ? strerror(-ret) : "0",
+		     x->desc.status, td_st_name(x->desc.status),
+		     x->desc.fault_info, x->pasid);
+	return ret;
+}
+
+static bool is_fault(const struct vtdp_td_submit_ex *x, bool tagged)
+{
+	return td_st_is(&x->desc, VTDP_TD_ST_DMA_FAULT) &&
+	       (x->desc.fault_info & VTDP_TD_FI_WRITE) &&
+	       !!(x->desc.fault_info & VTDP_TD_FI_PASID) == tagged;
+}
+
+/*
+ * -p: the PASID ioctls (tests 3..24, in order).  Sub-device A (Translate) gets src
+ * and dst; B (TranslateS1) nothing, so A's addresses are unmapped in B's
+ * domain and in the RID domain.  Returns with the caller to close @fd.
+ */
+static void run_pasid(int fd, const struct vtdp_td_info *info, uint8_t *src,
+		      uint8_t *dst, const char *devpath)
+{
+	uint32_t ha = 0, pa = 0, hb = 0, pb = 0, h, p, q = info->nqueues - 1;
+	struct vtdp_td_rid_domain rid;
+	struct vtdp_td_submit_ex x;
+	struct vtdp_td_map_ex m1, m2;
+	int32_t st = 0, st2 = 0;
+	int ret, ret2, ret3, fd2;
+	size_t i;
+
+	ret = td_pasid_create(fd, 2 /* Unmanaged */, &h, &p, &st);
+	tap(ret == -EINVAL, "PASID_CREATE with an Unmanaged domain: EINVAL (%s)",
+	    strerror(-ret));
+	ret = td_pasid_create(fd, VTDP_TD_DOMAIN_TRANSLATE, &ha, &pa, &st);
+	tap(!ret && !st && ha && pa, "PASID_CREATE Translate: handle %u, PASID %u", ha, pa);
+	ret = td_pasid_create(fd, VTDP_TD_DOMAIN_TRANSLATE_S1, &hb, &pb, &st);
+	tap(!ret && !st && hb && hb != ha && pb && pb != pa,
+	    "PASID_CREATE TranslateS1: handle %u, PASID %u", hb, pb);
+	ret = td_map_ex(fd, ha, src, BUF_LEN, SRC_IOVA, VTDP_TD_MAP_READ, &m1);
+	ret2 = td_map_ex(fd, ha, dst, BUF_LEN, DST_IOVA, VTDP_TD_MAP_WRITE, &m2);
+	tap(!ret && !ret2 && !m1.status && !m2.status && m1.page_size == PAGE &&
+	    m2.page_size == PAGE, "MAP_EX src and dst into A's domain (4 KiB pages)");
+	for (i = 0; i < MAIN_LEN; i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	memset(dst, 0, BUF_LEN);
+	ret = td_submit_ex(fd, q, ha, VTDP_TD_OP_COPY, MAIN_LEN, SRC_IOVA,
+			   DST_IOVA, 0, &x);
+	for (i = 0; i < MAIN_LEN && dst[i] == src[i]; i++)
+		;
+	tap(!ret && td_st_is(&x.desc, VTDP_TD_ST_OK) && x.pasid == pa && i == MAIN_LEN,
+	    "SUBMIT_EX on queue %u tagged with PASID %u: COPY %u bytes verified", q,
+	    pa, MAIN_LEN);
+	ret = tagged_fill(fd, q, hb, DST_IOVA, 64, &x);
+	tap(!ret && is_fault(&x, true) && x.pasid == pb && dst[0] == src[0],
+	    "wrong PASID: tagged with B's, A's address faults and nothing is written");
+	ret = tagged_fill(fd, 0, 0, DST_IOVA, 64, &x);
+	tap(!ret && is_fault(&x, false) && dst[0] == src[0],
+	    "untagged: A's address is not in the RID domain, faults");
+	ret = pasid_op(fd, VTDP_TD_IOC_PASID_DETACH, ha, &st);
+	ret2 = tagged_fill(fd, q, ha, DST_IOVA, 64, &x);
+	tap(!ret && !st && !ret2 && is_fault(&x, true) && dst[0] == src[0],
+	    "PASID_DETACH A, then its tagged DMA faults");
+	ret = pasid_op(fd, VTDP_TD_IOC_PASID_DETACH, ha, &st);
+	tap(!ret && st == VTDP_V3_STATUS_INVALID_PARAMETER_1,
+	    "PASID_DETACH again: V3 status INVALID_PARAMETER_1 (%#x)", (uint32_t)st);
+	ret = pasid_op(fd, VTDP_TD_IOC_PASID_ATTACH, ha, &st);
+	ret2 = pasid_op(fd, VTDP_TD_IOC_PASID_ATTACH, ha, &st2);
+	tap(!ret && !st && !ret2 && st2 == VTDP_V3_STATUS_UNSUCCESSFUL,
+	    "PASID_ATTACH A: SUCCESS, again: UNSUCCESSFUL (%#x)", (uint32_t)st2);
+	ret = tagged_fill(fd, q, ha, DST_IOVA, 64, &x);
+	tap(!ret && td_st_is(&x.desc, VTDP_TD_ST_OK) && dst[0] == (uint8_t)FILL_PATTERN,
+	    "re-attached A translates again");
+	ret = td_map_ex(fd, 9999, src, BUF_LEN, SRC_IOVA, VTDP_TD_MAP_READ, &m1);
+	ret2 = tagged_fill(fd, q, 9999, DST_IOVA, 64, &x);
+	ret3 = pasid_op(fd, VTDP_TD_IOC_PASID_DESTROY, 9999, &st);
+	tap(ret == -ENOENT && ret2 == -ENOENT && ret3 == -ENOENT,
+	    "an unknown handle: MAP_EX, SUBMIT_EX, PASID_DESTROY say ENOENT");
+	fd2 = open(devpath, O_RDWR | O_CLOEXEC);
+	ret = fd2 < 0 ? -errno : tagged_fill(fd2, q, ha, DST_IOVA, 64, &x);
+	ret2 = fd2 < 0 ? -errno : pasid_op(fd2, VTDP_TD_IOC_PASID_DETACH, ha, &st);
+	tap(ret == -ENOENT && ret2 == -ENOENT,
+	    "another file cannot use A's handle (ENOENT)");
+	ret = tagged_fill(fd, info->nqueues, 0, DST_IOVA, 64, &x);
+	tap(ret == -EINVAL, "SUBMIT_EX on queue %u (of %u): EINVAL", info->nqueues,
+	    info->nqueues);
+	memset(&rid, 0, sizeof(rid));
+	rid.domain_type = VTDP_TD_DOMAIN_QUERY;
+	ret = ioctl(fd, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ? -errno : 0;
+	tap(!ret && rid.domain_type == VTDP_TD_DOMAIN_TRANSLATE &&
+	    (rid.available & 1) && (rid.available & (1U << 3)),
+	    "RID_DOMAIN query: Translate, available %#x", rid.available);
+	ret = fd2 < 0 ? -1 : td_map_ex(fd2, 0, src, BUF_LEN, SRC_IOVA,
+				       VTDP_TD_MAP_READ, &m1);
+	memset(&rid, 0, sizeof(rid));
+	rid.domain_type = VTDP_TD_DOMAIN_TRANSLATE_S1;
+	ret2 = ioctl(fd, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ? -errno : 0;
+	tap(!ret && !m1.status && ret2 == -EBUSY,
+	    "RID_DOMAIN change while another file has a RID mapping: EBUSY");
+	if (fd2 >= 0)
+		close(fd2);	/* which unmaps it */
+	memset(&rid, 0, sizeof(rid));
+	rid.domain_type = VTDP_TD_DOMAIN_TRANSLATE_S1;
+	ret = ioctl(fd, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ? -errno : 0;
+	ret2 = td_map_ex(fd, 0, dst, BUF_LEN, 0x300000, VTDP_TD_MAP_WRITE, &m2);
+	ret3 = tagged_fill(fd, 0, 0, 0x300000, 64, &x);
+	tap(!ret && !rid.status && rid.domain_type == VTDP_TD_DOMAIN_TRANSLATE_S1 &&
+	    !ret2 && !m2.status && !ret3 && td_st_is(&x.desc, VTDP_TD_ST_OK),
+	    "RID_DOMAIN TranslateS1: the rings moved, untagged DMA works");
+	ret = td_unmap_ex(fd, 0, 0x300000, &st);
+	memset(&rid, 0, sizeof(rid));
+	rid.domain_type = VTDP_TD_DOMAIN_TRANSLATE;
+	ret2 = ioctl(fd, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ? -errno : 0;
+	tap(!ret && !st && !ret2 && !rid.status &&
+	    rid.domain_type == VTDP_TD_DOMAIN_TRANSLATE, "RID_DOMAIN back to Translate");
+	ret = td_unmap_ex(fd, ha, DST_IOVA, &st);
+	ret2 = td_unmap_ex(fd, ha, DST_IOVA, &st2);
+	tap(!ret && !st && ret2 == -ENOENT, "UNMAP_EX A's dst, again: ENOENT");
+	ret = pasid_op(fd, VTDP_TD_IOC_PASID_DESTROY, ha, &st);
+	ret2 = tagged_fill(fd, q, ha, SRC_IOVA, 64, &x);
+	tap(!ret && !st && ret2 == -ENOENT,
+	    "PASID_DESTROY A (its src still mapped): then its handle is gone");
+	ret = td_map_ex(fd, hb, src, BUF_LEN, SRC_IOVA, VTDP_TD_MAP_READ, &m1);
+	ret2 = td_pasid_create(fd, VTDP_TD_DOMAIN_TRANSLATE, &h, &p, &st);
+	tap(!ret && !m1.status && !ret2 && !st,
+	    "B keeps a mapping and a third sub-device exists: close undoes them");
+	ret = pasid_op(fd, VTDP_TD_IOC_PASID_ATTACH, hb, &st);
+	tap(!ret && st == VTDP_V3_STATUS_UNSUCCESSFUL,
+	    "PASID_ATTACH of an attached sub-device: UNSUCCESSFUL");
+}
+
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-d DEVICE] [-m MODE] [-v]\n"
+	fprintf(stderr, "usage: %s [-d DEVICE] [-m MODE] [-p] [-v]\n"
 		"  -d DEVICE  test device (default /dev/vtdp-testdev0)\n"
 		"  -m MODE    the driver mode to expect: v3 (default, behind\n"
 		"             vtdp-iommu) or dma-api (behind another IOMMU or none)\n"
+		"  -p         test the PASID ioctls instead (v3 mode)\n"
 		"  -v         verbose\n", prog);
 }
 
@@ -269,9 +425,10 @@ int main(int argc, char **argv)
 	uint64_t before;
 	int32_t st;
 	uint32_t want_mode = VTDP_TD_MODE_V3;
+	bool pasid_mode = false;
 	int fd = -1, opt;
 
-	while ((opt = getopt(argc, argv, "d:m:vh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:pvh")) != -1) {
 		switch (opt) {
 		case 'd':
 			devpath = optarg;
@@ -286,6 +443,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			pasid_mode = true;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -298,6 +458,8 @@ int main(int argc, char **argv)
 	/* The plan depends on the mode; it is printed at the end (TAP 13). */
 	if (want_mode == VTDP_TD_MODE_DMA_API)
 		plan = PLAN_DMA_API;
+	else if (pasid_mode)
+		plan = PLAN_PASID;
 	printf("TAP version 13\n");
 
 	/* 1 */
@@ -341,6 +503,10 @@ int main(int argc, char **argv)
 	if (src == MAP_FAILED || dst == MAP_FAILED) {
 		diag("mmap: %s", strerror(errno));
 		src = dst = NULL;
+		goto out;
+	}
+	if (pasid_mode) {
+		run_pasid(fd, &info, src, dst, devpath);
 		goto out;
 	}
 	for (size_t i = 0; i < BUF_LEN; i++)

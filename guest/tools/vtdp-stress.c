@@ -3,18 +3,25 @@
  * vtdp-stress - DMA stress through vtdp-iommu from the guest.
  *
  * Threads, each with its own /dev/vtdp-testdev<N> file descriptor (so its
- * own mappings, torn down with it), run COPY, FILL and CRC32C descriptors
- * of random sizes at random alignments through buffers mapped with the V3
- * interface, and verify every byte (a guard byte after each transfer must
- * stay untouched).  On request a share of the descriptors is aimed at an
- * unmapped IOVA or at a read-only mapping; each such fault is counted as
- * injected, and it must come back as a DMA_FAULT completion at the right
- * address - and every other descriptor must succeed.
+ * own mappings and sub-devices, torn down with it) and its own queue (as
+ * far as the device has queues), run COPY, FILL and CRC32C descriptors of
+ * random sizes at random alignments and verify every byte (a guard byte
+ * after each transfer must stay untouched).  A descriptor runs in a
+ * context: the RID device (untagged DMA through the RID domain) or one of
+ * the thread's PASID sub-devices (DMA tagged with its PASID, through its
+ * own domain), each with its own buffers and IOVA window.
+ *
+ * On request a share of the descriptors is aimed to fault, by kind (see
+ * enum fault_kind).  Each injected fault must come back as a DMA_FAULT
+ * completion at the right address with the right tagging (observed), and
+ * vtdp.ko must hand the driver a fault record for it with the VT-d reason
+ * the kind implies (driver); every other descriptor must succeed.
  *
  * The exit status is non-zero on any corruption, any lost completion
  * (ioctl failure or timeout), or any difference between the faults
- * injected and the faults observed.  The host side (scripts/stress)
- * compares the same counts with the IOMMU's fault log through QMP.
+ * injected, observed and reported to the driver, kind by kind.  The host
+ * side (scripts/stress) compares the same counts with the IOMMU's fault
+ * log through QMP.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -42,72 +49,100 @@
 #include "td-lib.h"
 
 #define PAGE		4096ULL
-#define HUGE		(2ULL << 20)
 #define MAX_THREADS	64
-/*
- * Each thread owns a 1 GiB IOVA window: its source buffer, its destination
- * buffer, a read-only decoy and a hole that is never mapped.
- */
-#define WINDOW(i)	(0x40000000ULL * ((uint64_t)(i) + 1))
-#define SRC_OFF		0x00000000ULL
-#define DST_OFF		0x10000000ULL
-#define RO_OFF		0x20000000ULL
-#define HOLE_OFF	0x30000000ULL
-#define STALE_OFF	0x38000000ULL
+#define MAX_PASIDS	1024
+#define IOVA_TOP	(1ULL << 40)	/* the driver's iova_limit */
 
 /*
- * unmapped: a write to an IOVA that was never mapped;
- * readonly: a write to a read-only mapping;
- * stale:    a write to an IOVA right after the device wrote it successfully
- *           and it was unmapped (V3 unmap invalidates synchronously): a
- *           translation the IOTLB held must be gone.
+ * unmapped:    a write to an IOVA never mapped in the context's domain;
+ * readonly:    a write to a read-only mapping;
+ * stale:       a write to an IOVA right after the device wrote it
+ *              successfully and it was unmapped (V3 unmap invalidates
+ *              synchronously): a translation the IOTLB held must be gone;
+ * wrong-pasid: a write tagged with a sub-device's PASID to an IOVA that is
+ *              mapped only in another context's domain;
+ * detached:    a write tagged with a sub-device's PASID while the
+ *              sub-device is detached from its domain (re-attached after).
  */
-enum fault_kind { FK_UNMAPPED, FK_READONLY, FK_STALE, FK_NR };
-static const char *const fk_name[FK_NR] = { "unmapped", "readonly", "stale" };
-static const uint8_t fk_reason[FK_NR] = {
-	VTDP_FR_SM_SS_NOT_PRESENT, VTDP_FR_SM_WRITE, VTDP_FR_SM_SS_NOT_PRESENT,
+enum fault_kind { FK_UNMAPPED, FK_READONLY, FK_STALE, FK_WRONG_PASID,
+		  FK_DETACHED, FK_NR };
+static const char *const fk_name[FK_NR] = {
+	"unmapped", "readonly", "stale", "wrong-pasid", "detached",
 };
+/* The kinds that need a PASID sub-device. */
+#define FK_PASID_KINDS	((1U << FK_WRONG_PASID) | (1U << FK_DETACHED))
+
+enum size_dist { SD_UNIFORM, SD_POW2 };
 
 static struct {
 	const char *dev;
 	double seconds;
-	unsigned int threads;
+	unsigned int threads, queues, pasids;
 	uint32_t min_len, max_len;
+	enum size_dist dist;
 	bool churn;		/* map and unmap around every descriptor */
 	double fault_rate;	/* share of descriptors aimed to fault */
 	unsigned int kinds;	/* bitmask of enum fault_kind */
 	uint64_t seed;
 	bool json, quiet;
-	bool hugepages;		/* buffers in 2 MiB huge pages */
+	uint64_t page_size;	/* buffer pages: 4 KiB, 2 MiB or 1 GiB */
+	uint32_t domain_type;	/* VTDP_TD_DOMAIN_* of every domain */
 	bool dma_api;		/* the driver is in dma-api mode (from INFO) */
 	bool passthrough;	/* V3 PassThrough domain (from INFO) */
+	unsigned int dev_queues;
 } opt = {
 	.dev = "/dev/vtdp-testdev0",
 	.seconds = 10,
 	.threads = 4,
 	.min_len = 1,
 	.max_len = 256 * 1024,
-	.kinds = (1U << FK_UNMAPPED) | (1U << FK_READONLY) | (1U << FK_STALE),
+	.kinds = (1U << FK_NR) - 1,
 	.seed = 1,
+	.page_size = PAGE,
+	.domain_type = VTDP_TD_DOMAIN_TRANSLATE,
 };
+
+/* Window layout of a context: slots of the buffer size, page aligned. */
+enum { SLOT_SRC, SLOT_DST, SLOT_RO, SLOT_HOLE, SLOT_STALE, SLOTS = 8 };
+static uint64_t slot_size;
 
 struct stats {
 	_Atomic uint64_t ops, bytes, corruptions, lost, unexpected;
-	_Atomic uint64_t injected[FK_NR], observed[FK_NR];
+	_Atomic uint64_t injected[FK_NR], observed[FK_NR], driver[FK_NR];
+	_Atomic uint64_t tagged[FK_NR];	/* injected with a PASID tag */
+	_Atomic uint64_t maps;
+	_Atomic uint64_t min_page_size, min_phys_contig;
 };
 
-static struct stats st;
+static struct stats st = { .min_page_size = UINT64_MAX,
+			   .min_phys_contig = UINT64_MAX };
 static atomic_bool stop;
 
+/*
+ * A context: the RID device (handle 0, untagged DMA) or one PASID
+ * sub-device, with its own domain, buffers and IOVA window (unique across
+ * all contexts, so one context's addresses are unmapped in every other
+ * domain).
+ */
+struct ctx {
+	uint32_t handle, pasid;
+	uint64_t base;		/* IOVA window */
+	uint8_t *src, *dst, *ro, *stale;
+	uint64_t src_iova, dst_iova;
+};
+
 struct worker {
-	unsigned int id;
+	unsigned int id, queue;
 	pthread_t thread;
 	int fd;
 	uint64_t rng;
-	uint8_t *src, *dst, *ro, *stale;
-	uint64_t src_iova, dst_iova;	/* where src and dst are mapped */
-	size_t buf_len;		/* max_len + a page for alignment + guard */
-	char err[160];
+	struct ctx *ctx;	/* [0]: RID; [1..nctx-1]: sub-devices */
+	unsigned int nctx;
+	size_t buf_len;		/* max_len + a page for alignment + guard,
+				 * in whole pages of opt.page_size */
+	size_t decoy_len;	/* the same in 4 KiB pages */
+	struct vtdp_td_fault *fault_buf;
+	char err[200];
 };
 
 static uint64_t rnd(struct worker *w)
@@ -123,121 +158,276 @@ static uint32_t rnd_len(struct worker *w)
 {
 	if (opt.min_len == opt.max_len)
 		return opt.min_len;
+	if (opt.dist == SD_POW2) {
+		/* 2^k for k uniform over the powers of two in [min, max] */
+		unsigned int lo = 0, hi = 0;
+
+		while ((1U << lo) < opt.min_len)
+			lo++;
+		while (hi < 31 && (2U << hi) <= opt.max_len)
+			hi++;
+		return 1U << (lo + rnd(w) % (hi - lo + 1));
+	}
 	return opt.min_len + rnd(w) % (opt.max_len - opt.min_len + 1);
 }
 
+static uint64_t slot(const struct ctx *c, unsigned int n)
+{
+	return c->base + n * slot_size;
+}
+
+static void atomic_min(_Atomic uint64_t *v, uint64_t x)
+{
+	uint64_t cur = atomic_load(v);
+
+	while (x < cur && !atomic_compare_exchange_weak(v, &cur, x))
+		;
+}
+
 /*
- * Map @buf at @iova (V3 Translate) or where the DMA API (dma-api mode) or the
- * physical address (PassThrough domain) puts it;
+ * Map @buf at @iova in @c's domain (V3 Translate), or where the DMA API
+ * (dma-api mode) or the physical address (PassThrough domain) puts it;
  * the address used ends up in *@at when @at is not NULL.
  */
-static int map_one(struct worker *w, void *buf, uint64_t iova, uint32_t perms,
-		   uint64_t *at)
+static int map_one(struct worker *w, struct ctx *c, void *buf, uint64_t iova,
+		   uint32_t perms, uint64_t *at)
+{
+	/* the decoys are in small pages, only as large as a transfer needs */
+	size_t len = buf == c->src || buf == c->dst ? w->buf_len : w->decoy_len;
+	struct vtdp_td_map_ex m;
+	int ret = td_map_ex(w->fd, c->handle, buf, len, iova, perms, &m);
+
+	if (ret < 0 || m.status) {
+		snprintf(w->err, sizeof(w->err),
+			 "MAP %#" PRIx64 " (handle %u): %s, V3 status %#x", iova,
+			 c->handle, ret < 0 ? strerror(-ret) : "ok",
+			 (uint32_t)m.status);
+		return -1;
+	}
+	if (at)
+		*at = m.iova;
+	st.maps++;
+	/* what the data buffers got (the decoys are in small pages) */
+	if (len == w->buf_len) {
+		atomic_min(&st.min_page_size, m.page_size);
+		atomic_min(&st.min_phys_contig, m.phys_contig);
+	}
+	return 0;
+}
+
+static int unmap_one(struct worker *w, struct ctx *c, uint64_t iova)
 {
 	int32_t status;
-	int ret = td_map(w->fd, buf, w->buf_len, iova, perms, &status, at);
+	int ret = td_unmap_ex(w->fd, c->handle, iova, &status);
 
 	if (ret < 0 || status) {
 		snprintf(w->err, sizeof(w->err),
-			 "MAP %#" PRIx64 ": %s, V3 status %#x", iova,
-			 ret < 0 ? strerror(-ret) : "ok", (uint32_t)status);
+			 "UNMAP %#" PRIx64 " (handle %u): %s, V3 status %#x",
+			 iova, c->handle, ret < 0 ? strerror(-ret) : "ok",
+			 (uint32_t)status);
 		return -1;
 	}
 	return 0;
 }
 
-static int unmap_one(struct worker *w, uint64_t iova)
+static int map_buffers(struct worker *w, struct ctx *c)
 {
-	int32_t status;
-	int ret = td_unmap(w->fd, iova, &status);
-
-	if (ret < 0 || status) {
-		snprintf(w->err, sizeof(w->err),
-			 "UNMAP %#" PRIx64 ": %s, V3 status %#x", iova,
-			 ret < 0 ? strerror(-ret) : "ok", (uint32_t)status);
-		return -1;
-	}
-	return 0;
+	return map_one(w, c, c->src, slot(c, SLOT_SRC), VTDP_TD_MAP_READ,
+		       &c->src_iova) ||
+	       map_one(w, c, c->dst, slot(c, SLOT_DST), VTDP_TD_MAP_WRITE,
+		       &c->dst_iova);
 }
 
-static int map_buffers(struct worker *w)
+static int unmap_buffers(struct worker *w, struct ctx *c)
 {
-	uint64_t base = WINDOW(w->id);
-
-	return map_one(w, w->src, base + SRC_OFF, VTDP_TD_MAP_READ,
-		       &w->src_iova) ||
-	       map_one(w, w->dst, base + DST_OFF, VTDP_TD_MAP_WRITE,
-		       &w->dst_iova);
+	return unmap_one(w, c, c->src_iova) || unmap_one(w, c, c->dst_iova);
 }
 
-static int unmap_buffers(struct worker *w)
+static int submit(struct worker *w, const struct ctx *tag, uint32_t op,
+		  uint32_t len, uint64_t src, uint64_t dst, uint64_t pattern,
+		  struct vtdp_td_submit *s)
 {
-	return unmap_one(w, w->src_iova) || unmap_one(w, w->dst_iova);
+	struct vtdp_td_submit_ex x;
+	int ret = td_submit_ex(w->fd, w->queue, tag->handle, op, len, src, dst,
+			       pattern, &x);
+
+	*s = x.desc;
+	return ret;
 }
 
 /*
- * Map the stale decoy, let the device write the page of @dst through it
- * (so the IOTLB holds the translation), put the byte back and unmap: the
- * caller's write to @dst must now fault.
+ * Map the stale decoy of @c, let the device write the page of @dst through
+ * it (so the IOTLB holds the translation), and unmap: the caller's write
+ * to @dst must now fault.
  */
-static bool make_stale(struct worker *w, uint64_t dst)
+static bool make_stale(struct worker *w, struct ctx *c, uint64_t dst)
 {
-	uint64_t iova = WINDOW(w->id) + STALE_OFF;
 	uint64_t page = dst & ~(PAGE - 1);
 	struct vtdp_td_submit s;
 	int ret;
 
-	if (map_one(w, w->stale, iova, VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
-		    NULL))
+	if (map_one(w, c, c->stale, slot(c, SLOT_STALE),
+		    VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE, NULL))
 		return false;
-	ret = td_submit(w->fd, VTDP_TD_OP_WRITE_IMM, 1, 0, page, 0, &s);
+	ret = submit(w, c, VTDP_TD_OP_WRITE_IMM, 1, 0, page, 0, &s);
 	if (ret < 0 || !td_st_is(&s, VTDP_TD_ST_OK)) {
 		snprintf(w->err, sizeof(w->err), "stale: priming write: %s",
 			 ret < 0 ? strerror(-ret) : td_st_name(s.status));
 		return false;
 	}
-	return !unmap_one(w, iova);
+	/* The priming byte must not count as a corruption of the decoy. */
+	c->stale[page - slot(c, SLOT_STALE)] = 0;
+	return !unmap_one(w, c, slot(c, SLOT_STALE));
+}
+
+static bool pasid_op(struct worker *w, struct ctx *c, unsigned long cmd,
+		     const char *what)
+{
+	int32_t status;
+	int ret = td_pasid_op(w->fd, cmd, c->handle, &status);
+
+	if (ret < 0 || status) {
+		snprintf(w->err, sizeof(w->err), "%s PASID %u: %s, V3 status %#x",
+			 what, c->pasid, ret < 0 ? strerror(-ret) : "ok",
+			 (uint32_t)status);
+		return false;
+	}
+	return true;
+}
+
+/* The VT-d fault reason @kind must produce in a domain of our type. */
+static uint8_t fk_reason(int kind)
+{
+	bool s1 = opt.domain_type == VTDP_TD_DOMAIN_TRANSLATE_S1;
+
+	switch (kind) {
+	case FK_READONLY:
+		return VTDP_FR_SM_WRITE;
+	case FK_DETACHED:
+		return VTDP_FR_SM_PTE_NOT_PRESENT;
+	default:
+		return s1 ? VTDP_FR_SM_FS_NOT_PRESENT : VTDP_FR_SM_SS_NOT_PRESENT;
+	}
+}
+
+/*
+ * Wait for vtdp.ko to hand the driver the fault of the descriptor just
+ * completed: newer than @seq0, at the page of @addr, a write, from @tag's
+ * PASID (or untagged), with @reason.  Faults come from a workqueue, so
+ * give it time; other threads' faults are interleaved but never match
+ * (their windows differ).
+ */
+static bool driver_saw(struct worker *w, const struct ctx *tag, uint64_t addr,
+		       uint8_t reason, uint64_t seq0)
+{
+	for (int tries = 0; tries < 5000; tries++) {
+		uint32_t n;
+		uint64_t total;
+
+		if (td_faults(w->fd, w->fault_buf, VTDP_TD_FAULT_RING, &n,
+			      &total) < 0)
+			return false;
+		for (uint32_t i = 0; i < n; i++) {
+			const struct vtdp_td_fault *f = &w->fault_buf[i];
+
+			if (f->seq > seq0 && (f->address >> 12) == (addr >> 12) &&
+			    f->write && f->pasid_valid == (tag->handle != 0) &&
+			    (!tag->handle || f->pasid == tag->pasid))
+				return f->reason == reason;
+		}
+		usleep(1000);
+	}
+	return false;
 }
 
 /* One descriptor, verified.  Returns false when the worker must stop. */
 static bool one_op(struct worker *w)
 {
-	uint64_t base = WINDOW(w->id);
+	struct ctx *c = &w->ctx[rnd(w) % w->nctx], *tag = c;
 	uint32_t len = rnd_len(w);
 	uint32_t soff = rnd(w) % PAGE, doff = rnd(w) % PAGE;
-	uint64_t pattern = rnd(w);
+	uint64_t pattern = rnd(w), seq0 = 0;
 	uint32_t op = VTDP_TD_OP_COPY + rnd(w) % 3;	/* COPY, FILL, CRC32C */
 	uint64_t src, dst;
 	int kind = -1;
 	struct vtdp_td_submit s;
+	uint8_t *decoy = NULL;
 	int ret;
-
-	/* With churn the buffers are mapped for this descriptor only. */
-	if (opt.churn && map_buffers(w))
-		return false;
-	src = w->src_iova + soff;
-	dst = w->dst_iova + doff;
 
 	if (opt.fault_rate > 0 &&
 	    (double)(rnd(w) >> 11) / (double)(1ULL << 53) < opt.fault_rate) {
-		do
-			kind = rnd(w) % FK_NR;
-		while (!(opt.kinds & (1U << kind)));
-		/* Only writes can hit the read-only decoy: COPY or FILL. */
-		if (op == VTDP_TD_OP_CRC32C)
-			op = VTDP_TD_OP_FILL;
-		dst = base + doff + (kind == FK_UNMAPPED ? HOLE_OFF :
-				     kind == FK_READONLY ? RO_OFF : STALE_OFF);
-		if (kind == FK_STALE && !make_stale(w, dst))
+		unsigned int kinds = opt.kinds;
+
+		if (w->nctx < 2)
+			kinds &= ~FK_PASID_KINDS;
+		if (kinds) {
+			do
+				kind = rnd(w) % FK_NR;
+			while (!(kinds & (1U << kind)));
+			/*
+			 * Only writes can hit the read-only decoy: COPY or
+			 * FILL; a tagged write to another context's address
+			 * or through a detached PASID: FILL (no read first).
+			 */
+			if (op == VTDP_TD_OP_CRC32C || kind == FK_WRONG_PASID ||
+			    kind == FK_DETACHED)
+				op = VTDP_TD_OP_FILL;
+			/* the PASID kinds tag with a sub-device */
+			if (kind == FK_WRONG_PASID || kind == FK_DETACHED) {
+				tag = &w->ctx[1 + rnd(w) % (w->nctx - 1)];
+				if (kind == FK_DETACHED)
+					c = tag;
+				else
+					while (c == tag)
+						c = &w->ctx[rnd(w) % w->nctx];
+			}
+		}
+	}
+
+	/* With churn the buffers are mapped for this descriptor only. */
+	if (opt.churn && map_buffers(w, c))
+		return false;
+	src = c->src_iova + soff;
+	dst = c->dst_iova + doff;
+
+	switch (kind) {
+	case FK_UNMAPPED:
+		dst = slot(c, SLOT_HOLE) + doff;
+		break;
+	case FK_READONLY:
+		dst = slot(c, SLOT_RO) + doff;
+		decoy = c->ro;
+		break;
+	case FK_STALE:
+		dst = slot(c, SLOT_STALE) + doff;
+		decoy = c->stale;
+		if (!make_stale(w, c, dst))
 			return false;
+		break;
+	case FK_WRONG_PASID:
+		/* c's destination, mapped in c's domain only */
+		decoy = c->dst;
+		break;
+	case FK_DETACHED:
+		decoy = c->dst;
+		if (!pasid_op(w, tag, VTDP_TD_IOC_PASID_DETACH, "detach"))
+			return false;
+		break;
 	}
 
 	for (uint32_t i = 0; i < len; i++)
-		w->src[soff + i] = (uint8_t)(pattern >> (8 * (i % 8))) ^ (uint8_t)i;
-	memset(w->dst + doff, 0x5a, len + 1);
+		c->src[soff + i] = (uint8_t)(pattern >> (8 * (i % 8))) ^ (uint8_t)i;
+	memset(c->dst + doff, 0x5a, len + 1);
+	if (kind >= 0 && td_faults(w->fd, NULL, 0, &(uint32_t){ 0 }, &seq0) < 0) {
+		snprintf(w->err, sizeof(w->err), "FAULTS: %s", strerror(errno));
+		return false;
+	}
 
-	ret = td_submit(w->fd, op, len, src, dst, pattern, &s);
-	if (opt.churn && unmap_buffers(w))
+	ret = submit(w, tag, op, len, src, dst, pattern, &s);
+	if (kind == FK_DETACHED &&
+	    !pasid_op(w, tag, VTDP_TD_IOC_PASID_ATTACH, "re-attach"))
+		return false;
+	if (opt.churn && unmap_buffers(w, c))
 		return false;
 	if (ret < 0) {
 		st.lost++;
@@ -246,19 +436,27 @@ static bool one_op(struct worker *w)
 	}
 
 	if (kind >= 0) {
+		bool tagged = tag->handle != 0;
+
 		st.injected[kind]++;
+		if (tagged)
+			st.tagged[kind]++;
 		if (td_st_is(&s, VTDP_TD_ST_DMA_FAULT) &&
-		    (s.fault_info & VTDP_TD_FI_WRITE) && s.fault_addr >= dst &&
-		    s.fault_addr < dst + len)
+		    (s.fault_info & VTDP_TD_FI_WRITE) &&
+		    !!(s.fault_info & VTDP_TD_FI_PASID) == tagged &&
+		    s.fault_addr >= dst && s.fault_addr < dst + len) {
 			st.observed[kind]++;
-		else
+			if (driver_saw(w, tag, s.fault_addr, fk_reason(kind), seq0))
+				st.driver[kind]++;
+		} else {
 			st.unexpected++;
-		/* Nothing may have reached the decoys. */
-		if (kind != FK_UNMAPPED) {
-			const uint8_t *decoy = kind == FK_READONLY ? w->ro : w->stale;
+		}
+		/* Nothing may have reached the decoy. */
+		if (decoy) {
+			uint8_t clean = decoy == c->dst ? 0x5a : 0;
 
 			for (uint32_t i = 0; i < len; i++)
-				if (decoy[doff + i]) {
+				if (decoy[doff + i] != clean) {
 					st.corruptions++;
 					break;
 				}
@@ -270,29 +468,29 @@ static bool one_op(struct worker *w)
 	if (!td_st_is(&s, VTDP_TD_ST_OK)) {
 		st.unexpected++;
 		snprintf(w->err, sizeof(w->err),
-			 "op %u len %u: status %#x (%s) fault_addr %#" PRIx64,
-			 op, len, s.status, td_st_name(s.status),
+			 "op %u len %u handle %u: status %#x (%s) fault_addr %#" PRIx64,
+			 op, len, tag->handle, s.status, td_st_name(s.status),
 			 (uint64_t)s.fault_addr);
 		return false;
 	}
 	switch (op) {
 	case VTDP_TD_OP_COPY:
-		if (memcmp(w->dst + doff, w->src + soff, len))
+		if (memcmp(c->dst + doff, c->src + soff, len))
 			st.corruptions++;
 		break;
 	case VTDP_TD_OP_FILL:
 		for (uint32_t i = 0; i < len; i++)
-			if (w->dst[doff + i] != (uint8_t)(pattern >> (8 * (i % 8)))) {
+			if (c->dst[doff + i] != (uint8_t)(pattern >> (8 * (i % 8)))) {
 				st.corruptions++;
 				break;
 			}
 		break;
 	default:
-		if (s.result != td_crc32c(w->src + soff, len))
+		if (s.result != td_crc32c(c->src + soff, len))
 			st.corruptions++;
 		break;
 	}
-	if (op != VTDP_TD_OP_CRC32C && w->dst[doff + len] != 0x5a)
+	if (op != VTDP_TD_OP_CRC32C && c->dst[doff + len] != 0x5a)
 		st.corruptions++;	/* written past the end */
 	st.ops++;
 	st.bytes += len;
@@ -303,12 +501,16 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	if (!opt.churn && map_buffers(w))
-		goto out;
-	/* The decoy is mapped read-only for the whole run. */
-	if ((opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
-	    map_one(w, w->ro, WINDOW(w->id) + RO_OFF, VTDP_TD_MAP_READ, NULL))
-		goto out;
+	for (unsigned int i = 0; i < w->nctx; i++) {
+		struct ctx *c = &w->ctx[i];
+
+		if (!opt.churn && map_buffers(w, c))
+			goto out;
+		/* The decoy is mapped read-only for the whole run. */
+		if ((opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
+		    map_one(w, c, c->ro, slot(c, SLOT_RO), VTDP_TD_MAP_READ, NULL))
+			goto out;
+	}
 	while (!atomic_load(&stop))
 		if (!one_op(w))
 			break;
@@ -318,13 +520,25 @@ out:
 	return NULL;
 }
 
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+
+/* A DMA buffer in pages of opt.page_size (hugetlb above 4 KiB). */
 static void *alloc_buf(size_t len)
 {
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
 
-	if (opt.hugepages)
-		flags |= MAP_HUGETLB;
+	if (opt.page_size > PAGE)
+		flags |= MAP_HUGETLB |
+			 (__builtin_ctzll(opt.page_size) << MAP_HUGE_SHIFT);
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+}
+
+static void *alloc_small(size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 }
 
 static double now(void)
@@ -335,14 +549,24 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* N, MIN-MAX (uniform) or pow2:MIN-MAX (powers of two, uniform exponent) */
 static bool parse_len(const char *arg)
 {
 	char *end;
-	unsigned long a = strtoul(arg, &end, 0), b = a;
+	unsigned long a, b;
 
+	opt.dist = SD_UNIFORM;
+	if (!strncmp(arg, "pow2:", 5)) {
+		opt.dist = SD_POW2;
+		arg += 5;
+	}
+	a = b = strtoul(arg, &end, 0);
 	if (*end == '-')
 		b = strtoul(end + 1, &end, 0);
 	if (*end || a < 1 || b < a || b > VTDP_TD_MAX_LEN)
+		return false;
+	/* a power-of-two distribution needs a power of two in the range */
+	if (opt.dist == SD_POW2 && (1UL << (63 - __builtin_clzl(b))) < a)
 		return false;
 	opt.min_len = a;
 	opt.max_len = b;
@@ -369,58 +593,141 @@ static bool parse_kinds(const char *arg)
 	return ok && opt.kinds;
 }
 
+static bool parse_page_size(const char *arg)
+{
+	if (!strcmp(arg, "4k"))
+		opt.page_size = PAGE;
+	else if (!strcmp(arg, "2m"))
+		opt.page_size = 2ULL << 20;
+	else if (!strcmp(arg, "1g"))
+		opt.page_size = 1ULL << 30;
+	else
+		return false;
+	return true;
+}
+
+static const char *domain_name(uint32_t type)
+{
+	return type == VTDP_TD_DOMAIN_TRANSLATE_S1 ? "translate-s1" : "translate";
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vtdp-stress [options]\n"
 		"  -d, --device PATH      endpoint (default /dev/vtdp-testdev0)\n"
 		"  -t, --seconds S        duration (default 10)\n"
-		"  -j, --threads N        threads, 1..%d (default 4)\n"
-		"  -s, --size N|MIN-MAX   transfer bytes, fixed or uniform in a range\n"
-		"                         (default 1-262144; at most %u)\n"
+		"  -j, --threads N        threads, 1..%d (default 4), each with its\n"
+		"                         own file descriptor and queue\n"
+		"  -Q, --queues N         queues to spread the threads over (default:\n"
+		"                         as many as threads, up to the device's)\n"
+		"  -P, --pasids N         PASID sub-devices, 0..%d (default 0), dealt\n"
+		"                         out to the threads; each has its own domain,\n"
+		"                         buffers and IOVA window, and its descriptors\n"
+		"                         are tagged with its PASID\n"
+		"  -s, --size SPEC        transfer bytes: N (fixed), MIN-MAX (uniform)\n"
+		"                         or pow2:MIN-MAX (powers of two, each equally\n"
+		"                         likely); default 1-262144, at most %u\n"
+		"      --page-size P      buffer pages 4k (default), 2m or 1g (hugetlb:\n"
+		"                         reserve them with hugepagesz=/hugepages=)\n"
+		"      --domain-type T    translate (default) or translate-s1, for the\n"
+		"                         sub-devices' domains and the RID domain\n"
 		"  -c, --churn            map and unmap around every descriptor\n"
 		"                         (default: long-lived mappings)\n"
 		"  -f, --fault-rate R     share of descriptors aimed to fault, 0..1\n"
-		"  -k, --fault-kinds L    of: unmapped,readonly,stale (default all)\n"
+		"  -k, --fault-kinds L    of unmapped,readonly,stale,wrong-pasid,detached\n"
+		"                         (default all; the last two need --pasids)\n"
 		"      --seed N           random seed (default 1)\n"
-		"      --hugepages        buffers in 2 MiB huge pages (reserve them in\n"
-		"                         /proc/sys/vm/nr_hugepages): physically\n"
-		"                         contiguous, so up to 1 MiB works without\n"
-		"                         an IOMMU in dma-api mode and on a\n"
-		"                         PassThrough domain\n"
+		"      --hugepages        the same as --page-size 2m\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no live progress line\n",
-		MAX_THREADS, VTDP_TD_MAX_LEN);
+		MAX_THREADS, MAX_PASIDS, VTDP_TD_MAX_LEN);
+}
+
+/* Give the RID device a domain of @type (no mapping may be in it). */
+static bool set_rid_domain(int fd, uint32_t type)
+{
+	struct vtdp_td_rid_domain rid = { .domain_type = type };
+	int ret = ioctl(fd, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ? -errno : 0;
+
+	if (ret < 0 || rid.status) {
+		fprintf(stderr, "vtdp-stress: RID domain %s: %s, V3 status %#x\n",
+			domain_name(type), ret < 0 ? strerror(-ret) : "ok",
+			(uint32_t)rid.status);
+		return false;
+	}
+	return true;
+}
+
+/* Make @c a new sub-device of @w (or the RID context) with its buffers. */
+static bool ctx_setup(struct worker *w, struct ctx *c, unsigned int g,
+		      bool pasid)
+{
+	if (pasid) {
+		int32_t status;
+		int ret = td_pasid_create(w->fd, opt.domain_type, &c->handle,
+					  &c->pasid, &status);
+
+		if (ret < 0 || status) {
+			fprintf(stderr, "vtdp-stress: PASID_CREATE (%s): %s, V3 status %#x\n",
+				domain_name(opt.domain_type),
+				ret < 0 ? strerror(-ret) : "ok", (uint32_t)status);
+			return false;
+		}
+	}
+	c->base = (g + 1) * SLOTS * slot_size;
+	c->src = alloc_buf(w->buf_len);
+	c->dst = alloc_buf(w->buf_len);
+	c->ro = alloc_small(w->decoy_len);
+	c->stale = alloc_small(w->decoy_len);
+	if (c->src == MAP_FAILED || c->dst == MAP_FAILED ||
+	    c->ro == MAP_FAILED || c->stale == MAP_FAILED) {
+		fprintf(stderr, "vtdp-stress: buffers of %zu bytes in %" PRIu64
+			"-byte pages: %s\n", w->buf_len, opt.page_size,
+			strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 int main(int argc, char **argv)
 {
+	enum { O_SEED = 256, O_JSON, O_HUGE, O_PAGE, O_DOMAIN };
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 't' },
 		{ "threads", required_argument, NULL, 'j' },
+		{ "queues", required_argument, NULL, 'Q' },
+		{ "pasids", required_argument, NULL, 'P' },
 		{ "size", required_argument, NULL, 's' },
 		{ "churn", no_argument, NULL, 'c' },
 		{ "fault-rate", required_argument, NULL, 'f' },
 		{ "fault-kinds", required_argument, NULL, 'k' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'J' },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "hugepages", no_argument, NULL, 'H' },
+		{ "hugepages", no_argument, NULL, O_HUGE },
+		{ "page-size", required_argument, NULL, O_PAGE },
+		{ "domain-type", required_argument, NULL, O_DOMAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
+	struct vtdp_td_rid_domain rid = { .domain_type = VTDP_TD_DOMAIN_QUERY };
+	uint32_t rid_type = VTDP_TD_DOMAIN_QUERY;
+	struct vtdp_td_info info = { 0 };
 	struct worker *w;
 	uint64_t faults_before = 0, faults_after = 0;
 	double t0, t1, last = 0;
 	bool ok;
 	int c, probe;
 
-	while ((c = getopt_long(argc, argv, "d:t:j:s:cf:k:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:t:j:Q:P:s:cf:k:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': opt.dev = optarg; break;
 		case 't': opt.seconds = atof(optarg); break;
 		case 'j': opt.threads = atoi(optarg); break;
+		case 'Q': opt.queues = atoi(optarg); break;
+		case 'P': opt.pasids = atoi(optarg); break;
 		case 's':
 			if (!parse_len(optarg)) {
 				fprintf(stderr, "vtdp-stress: bad --size '%s'\n", optarg);
@@ -435,17 +742,38 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'S': opt.seed = strtoull(optarg, NULL, 0); break;
-		case 'J': opt.json = true; break;
+		case O_SEED: opt.seed = strtoull(optarg, NULL, 0); break;
+		case O_JSON: opt.json = true; break;
 		case 'q': opt.quiet = true; break;
-		case 'H': opt.hugepages = true; break;
+		case O_HUGE: opt.page_size = 2ULL << 20; break;
+		case O_PAGE:
+			if (!parse_page_size(optarg)) {
+				fprintf(stderr, "vtdp-stress: --page-size must be 4k, 2m or 1g\n");
+				return 2;
+			}
+			break;
+		case O_DOMAIN:
+			if (!strcmp(optarg, "translate")) {
+				opt.domain_type = VTDP_TD_DOMAIN_TRANSLATE;
+			} else if (!strcmp(optarg, "translate-s1")) {
+				opt.domain_type = VTDP_TD_DOMAIN_TRANSLATE_S1;
+			} else {
+				fprintf(stderr, "vtdp-stress: --domain-type must be translate or translate-s1\n");
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (opt.seconds <= 0 || opt.threads < 1 || opt.threads > MAX_THREADS ||
+	    opt.pasids > MAX_PASIDS ||
 	    opt.fault_rate < 0 || opt.fault_rate > 1) {
 		usage(stderr);
+		return 2;
+	}
+	if (opt.fault_rate > 0 && !opt.pasids && !(opt.kinds & ~FK_PASID_KINDS)) {
+		fprintf(stderr, "vtdp-stress: fault kinds wrong-pasid and detached need --pasids\n");
 		return 2;
 	}
 
@@ -455,48 +783,78 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vtdp-stress: %s: %s\n", opt.dev, strerror(errno));
 		return 1;
 	}
-	{
-		struct vtdp_td_info info = { 0 };
+	if (ioctl(probe, VTDP_TD_IOC_INFO, &info) < 0) {
+		fprintf(stderr, "vtdp-stress: INFO: %s\n", strerror(errno));
+		return 1;
+	}
+	/*
+	 * With the DMA API the kernel picks the addresses: there is no
+	 * IOVA window to aim faults at, and no sub-devices.
+	 */
+	opt.dma_api = info.mode == VTDP_TD_MODE_DMA_API;
+	opt.passthrough = info.flags & VTDP_TD_INFO_PASSTHROUGH;
+	if ((opt.dma_api || opt.passthrough) && (opt.fault_rate > 0 || opt.pasids)) {
+		fprintf(stderr, "vtdp-stress: fault injection and PASIDs need the V3 mode "
+			"(vtdp-iommu) with a Translate domain; the driver is in %s mode\n",
+			opt.dma_api ? "dma-api" : "passthrough");
+		return 2;
+	}
+	opt.dev_queues = info.nqueues;
+	if (!opt.queues)
+		opt.queues = opt.threads < info.nqueues ? opt.threads : info.nqueues;
+	if (opt.queues < 1 || opt.queues > info.nqueues) {
+		fprintf(stderr, "vtdp-stress: --queues must be 1..%u\n", info.nqueues);
+		return 2;
+	}
+	/* The RID domain's type is the device's: put it back at the end. */
+	if (!opt.dma_api && !opt.passthrough &&
+	    (ioctl(probe, VTDP_TD_IOC_RID_DOMAIN, &rid) < 0 ||
+	     !set_rid_domain(probe, opt.domain_type)))
+		return 1;
+	rid_type = rid.domain_type;
 
-		if (ioctl(probe, VTDP_TD_IOC_INFO, &info) < 0) {
-			fprintf(stderr, "vtdp-stress: INFO: %s\n", strerror(errno));
-			return 1;
-		}
-		/*
-		 * With the DMA API the kernel picks the addresses: there is no
-		 * IOVA window to aim faults at.
-		 */
-		opt.dma_api = info.mode == VTDP_TD_MODE_DMA_API;
-		opt.passthrough = info.flags & VTDP_TD_INFO_PASSTHROUGH;
-		if ((opt.dma_api || opt.passthrough) && opt.fault_rate > 0) {
-			fprintf(stderr, "vtdp-stress: fault injection needs the V3 mode "
-				"(vtdp-iommu) with a Translate domain; the driver is in %s mode\n",
-				opt.dma_api ? "dma-api" : "passthrough");
+	/* Slots hold a buffer each and keep large pages aligned. */
+	{
+		uint64_t len = (opt.max_len + 2 * PAGE + opt.page_size - 1) &
+			       ~(opt.page_size - 1);
+
+		slot_size = 1;
+		while (slot_size < len)
+			slot_size <<= 1;
+		if ((uint64_t)(opt.threads + opt.pasids + 1) * SLOTS * slot_size > IOVA_TOP) {
+			fprintf(stderr, "vtdp-stress: %u contexts of %" PRIu64
+				" bytes do not fit below the IOVA limit\n",
+				opt.threads + opt.pasids, SLOTS * slot_size);
 			return 2;
 		}
 	}
 
 	w = calloc(opt.threads, sizeof(*w));
 	for (unsigned int i = 0; i < opt.threads; i++) {
+		unsigned int n = 1;
+
 		w[i].id = i;
+		w[i].queue = i % opt.queues;
 		w[i].rng = opt.seed * 0x9e3779b97f4a7c15ULL + i + 1;
-		w[i].buf_len = (opt.max_len + 2 * PAGE) & ~(PAGE - 1);
-		if (opt.hugepages)
-			w[i].buf_len = (w[i].buf_len + HUGE - 1) & ~(HUGE - 1);
+		w[i].buf_len = (opt.max_len + 2 * PAGE + opt.page_size - 1) &
+			       ~(opt.page_size - 1);
+		w[i].decoy_len = (opt.max_len + 2 * PAGE) & ~(PAGE - 1);
 		w[i].fd = open(opt.dev, O_RDWR | O_CLOEXEC);
-		w[i].src = alloc_buf(w[i].buf_len);
-		w[i].dst = alloc_buf(w[i].buf_len);
-		w[i].ro = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		w[i].stale = mmap(NULL, w[i].buf_len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (w[i].fd < 0 || w[i].src == MAP_FAILED ||
-		    w[i].dst == MAP_FAILED || w[i].ro == MAP_FAILED ||
-		    w[i].stale == MAP_FAILED) {
-			fprintf(stderr, "vtdp-stress: thread %u setup: %s\n", i,
-				strerror(errno));
+		w[i].fault_buf = calloc(VTDP_TD_FAULT_RING, sizeof(*w[i].fault_buf));
+		if (w[i].fd < 0) {
+			fprintf(stderr, "vtdp-stress: thread %u: %s\n", i, strerror(errno));
 			return 1;
 		}
+		/* sub-device j goes to thread j % threads */
+		for (unsigned int j = i; j < opt.pasids; j += opt.threads)
+			n++;
+		w[i].ctx = calloc(n, sizeof(*w[i].ctx));
+		w[i].nctx = n;
+		if (!ctx_setup(&w[i], &w[i].ctx[0], i, false))
+			return 1;
+		for (unsigned int j = i, k = 1; j < opt.pasids; j += opt.threads, k++)
+			if (!ctx_setup(&w[i], &w[i].ctx[k], opt.threads + j, true))
+				return 1;
 	}
 
 	t0 = now();
@@ -505,13 +863,16 @@ int main(int argc, char **argv)
 	while (!atomic_load(&stop) && (t1 = now()) - t0 < opt.seconds) {
 		usleep(100 * 1000);
 		if (!opt.quiet && t1 - last >= 1) {
-			uint64_t inj = 0;
+			uint64_t inj = 0, obs = 0;
 
-			for (int k = 0; k < FK_NR; k++)
+			for (int k = 0; k < FK_NR; k++) {
 				inj += st.injected[k];
-			fprintf(stderr, "\r[%5.1fs] %" PRIu64 " ops, %.0f ops/s, %.2f MB/s, %" PRIu64
-				" faults injected   ", t1 - t0, (uint64_t)st.ops,
-				st.ops / (t1 - t0), st.bytes / (t1 - t0) / 1e6, inj);
+				obs += st.observed[k];
+			}
+			fprintf(stderr, "\r[%5.1fs] %" PRIu64 " ops, %.0f ops/s, %.2f MB/s, faults %"
+				PRIu64 " injected / %" PRIu64 " observed   ", t1 - t0,
+				(uint64_t)st.ops, st.ops / (t1 - t0),
+				st.bytes / (t1 - t0) / 1e6, inj, obs);
 			last = t1;
 		}
 	}
@@ -534,50 +895,76 @@ int main(int argc, char **argv)
 		usleep(20 * 1000);
 	}
 
-	uint64_t injected = 0, observed = 0;
+	uint64_t injected = 0, observed = 0, driver = 0;
 
 	for (int k = 0; k < FK_NR; k++) {
 		injected += st.injected[k];
 		observed += st.observed[k];
+		driver += st.driver[k];
 	}
 	ok = !st.corruptions && !st.lost && !st.unexpected &&
-	     injected == observed && faults_after - faults_before == injected;
+	     injected == observed && injected == driver &&
+	     faults_after - faults_before == injected;
 	for (unsigned int i = 0; i < opt.threads; i++) {
 		if (w[i].err[0]) {
 			fprintf(stderr, "vtdp-stress: thread %u: %s\n", i, w[i].err);
 			ok = false;
 		}
-		close(w[i].fd);	/* unmaps whatever the thread left mapped */
+		/* unmaps and deletes whatever the thread left */
+		close(w[i].fd);
 	}
 
+	if (rid_type != VTDP_TD_DOMAIN_QUERY && rid_type != opt.domain_type &&
+	    !set_rid_domain(probe, rid_type))
+		ok = false;
+
 	if (opt.json) {
-		printf("{\"seconds\": %.3f, \"mode\": \"%s\", \"min_len\": %u"
-		       ", \"max_len\": %u, \"threads\": %u, \"ops\": %" PRIu64
-		       ", \"bytes\": %" PRIu64 ", \"mb_per_s\": %.3f, \"ops_per_s\": %.1f"
+		printf("{\"seconds\": %.3f, \"mode\": \"%s\", \"size\": \"%s\""
+		       ", \"min_len\": %u, \"max_len\": %u, \"threads\": %u"
+		       ", \"queues\": %u, \"pasids\": %u, \"domain_type\": \"%s\""
+		       ", \"page_size\": %" PRIu64 ", \"iommu_page_size\": %" PRIu64
+		       ", \"phys_contig\": %" PRIu64 ", \"churn\": %s, \"maps\": %" PRIu64
+		       ", \"ops\": %" PRIu64 ", \"bytes\": %" PRIu64
+		       ", \"mb_per_s\": %.3f, \"ops_per_s\": %.1f"
 		       ", \"corruptions\": %" PRIu64 ", \"lost\": %" PRIu64
 		       ", \"unexpected\": %" PRIu64 ", \"driver_faults\": %" PRIu64,
 		       t1 - t0, opt.dma_api ? "dma-api" :
-		       opt.passthrough ? "v3-passthrough" : "v3", opt.min_len,
-		       opt.max_len, opt.threads, (uint64_t)st.ops, (uint64_t)st.bytes,
+		       opt.passthrough ? "v3-passthrough" : "v3",
+		       opt.dist == SD_POW2 ? "pow2" : "uniform", opt.min_len,
+		       opt.max_len, opt.threads, opt.queues, opt.pasids,
+		       domain_name(opt.domain_type), opt.page_size,
+		       st.maps ? (uint64_t)st.min_page_size : 0,
+		       st.maps ? (uint64_t)st.min_phys_contig : 0,
+		       opt.churn ? "true" : "false", (uint64_t)st.maps,
+		       (uint64_t)st.ops, (uint64_t)st.bytes,
 		       st.bytes / (t1 - t0) / 1e6, st.ops / (t1 - t0),
 		       (uint64_t)st.corruptions, (uint64_t)st.lost,
 		       (uint64_t)st.unexpected, faults_after - faults_before);
 		for (int k = 0; k < FK_NR; k++)
 			printf(", \"injected_%s\": %" PRIu64 ", \"observed_%s\": %" PRIu64
-			       ", \"reason_%s\": %u", fk_name[k], (uint64_t)st.injected[k],
-			       fk_name[k], (uint64_t)st.observed[k], fk_name[k],
-			       fk_reason[k]);
+			       ", \"driver_%s\": %" PRIu64 ", \"tagged_%s\": %" PRIu64
+			       ", \"reason_%s\": %u",
+			       fk_name[k], (uint64_t)st.injected[k],
+			       fk_name[k], (uint64_t)st.observed[k],
+			       fk_name[k], (uint64_t)st.driver[k],
+			       fk_name[k], (uint64_t)st.tagged[k],
+			       fk_name[k], fk_reason(k));
 		printf(", \"ok\": %s}\n", ok ? "true" : "false");
 	} else {
-		printf("vtdp-stress: %.1f s, %u thread(s), %" PRIu64 " descriptors, %"
-		       PRIu64 " bytes, %.2f MB/s, %.0f ops/s\n", t1 - t0,
-		       opt.threads, (uint64_t)st.ops, (uint64_t)st.bytes,
-		       st.bytes / (t1 - t0) / 1e6, st.ops / (t1 - t0));
+		printf("vtdp-stress: %.1f s, %u thread(s) on %u queue(s), %u PASID(s), %s domains,"
+		       " %" PRIu64 "-byte pages\n", t1 - t0, opt.threads, opt.queues,
+		       opt.pasids, domain_name(opt.domain_type), opt.page_size);
+		printf("  %" PRIu64 " descriptors, %" PRIu64 " bytes, %.2f MB/s, %.0f ops/s, %"
+		       PRIu64 " maps (data buffers in IOMMU pages of >= %" PRIu64 " bytes)\n",
+		       (uint64_t)st.ops, (uint64_t)st.bytes,
+		       st.bytes / (t1 - t0) / 1e6, st.ops / (t1 - t0),
+		       (uint64_t)st.maps, st.maps ? (uint64_t)st.min_page_size : 0);
 		for (int k = 0; k < FK_NR; k++)
-			printf("  faults %-9s injected %" PRIu64 ", observed %" PRIu64
-			       " (VT-d reason %#x, %s)\n", fk_name[k],
+			printf("  faults %-11s injected %" PRIu64 ", observed %" PRIu64
+			       ", driver %" PRIu64 " (VT-d reason %#x, %s)\n", fk_name[k],
 			       (uint64_t)st.injected[k], (uint64_t)st.observed[k],
-			       fk_reason[k], td_reason_name(fk_reason[k]));
+			       (uint64_t)st.driver[k], fk_reason(k),
+			       td_reason_name(fk_reason(k)));
 		printf("  faults reported to the driver %" PRIu64
 		       ", corruptions %" PRIu64 ", lost completions %" PRIu64
 		       ", unexpected statuses %" PRIu64 ": %s\n",

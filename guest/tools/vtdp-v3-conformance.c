@@ -1642,6 +1642,81 @@ out:
 
 /* ---- buddy allocator property test against a model ---- */
 
+/*
+ * Large pages: a 2 MiB huge page mapped at a 2 MiB-aligned address gets
+ * one large leaf (CAP.SLLPS / first-stage 2 MiB); unmapping one page in
+ * its middle splits the leaf, and only that page stops translating.
+ */
+static void t_large_pages(uint32_t dev)
+{
+	static const uint32_t types[] = { VTDP_V3_DOMAIN_TRANSLATE,
+					  VTDP_V3_DOMAIN_TRANSLATE_S1 };
+	const uint64_t huge = 2ULL << 20, la = 0x40000000, rla = 0x10000000;
+	struct vtdp_v3_pin pin = { .length = huge };
+	struct vtdp_v3_phys ph = { .type = VTDP_V3_PHYS_MDL, .length = huge };
+	struct dmabuf ring;
+	uint8_t *mem;
+	uint32_t fi;
+	int st;
+
+	fault_reporting(dev, 0, 0, VTDP_V3_FR_CONFIG_NULL);
+	handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+	if (system("echo 4 > /proc/sys/vm/nr_hugepages") != 0)
+		diag("could not reserve huge pages");
+	mem = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_HUGETLB, -1, 0);
+	pin.user_addr = (uintptr_t)mem;
+	if (mem == MAP_FAILED || xioctl(VTDP_V3_IOC_PIN, &pin, "PIN") ||
+	    dmabuf_pin(&ring, 1)) {
+		tap(false, "large pages: pin a 2 MiB huge page: %s", strerror(errno));
+		return;
+	}
+	ph.buffer = pin.handle;
+
+	for (unsigned int k = 0; k < 2; k++) {
+		const char *name = k ? "TranslateS1" : "Translate";
+		uint32_t d = domain(types[k]);
+		uint64_t r = rla, l = la;
+		bool ok = true;
+
+		expect(map_ex(d, 3, bphys(&ring, 0), &r, NULL, NULL, 0, NULL),
+		       VTDP_V3_STATUS_SUCCESS, "MapLogicalRangeEx", "ring page");
+		expect(map_ex(d, 3, ph, &l, NULL, NULL, 0, NULL), VTDP_V3_STATUS_SUCCESS,
+		       "MapLogicalRangeEx", "a 2 MiB huge page at a 2 MiB-aligned address");
+		attach(VTDP_V3_IOC_ATTACH_DEVICE, d, dev);
+		memset(mem, 0, huge);
+		memset(mem, 0xa5, PAGE);
+		st = dma_copy(ring.mem, rla, la, la + huge - PAGE, PAGE, false, 0, &fi);
+		tap(st == VTDP_TD_ST_OK && mem[huge - 1] == 0xa5,
+		    "large pages, %s: COPY across the 2 MiB mapping (status %d)", name, st);
+		expect(unmap(d, la + 4 * PAGE, 1), VTDP_V3_STATUS_SUCCESS,
+		       "UnmapLogicalRange", "one page inside a large leaf (splits it)");
+		st = dma_copy(ring.mem, rla, la, la + 4 * PAGE, PAGE, false, 0, &fi);
+		tap(st == VTDP_TD_ST_DMA_FAULT && (fi & VTDP_TD_FI_WRITE),
+		    "large pages, %s: the unmapped page faults (status %d)", name, st);
+		for (unsigned int p = 1; p < 512; p += 1 + (p < 8 ? 0 : 37)) {
+			if (p == 4)
+				continue;
+			memset(mem + p * PAGE, 0, PAGE);
+			st = dma_copy(ring.mem, rla, la, la + p * PAGE, PAGE, false, 0, &fi);
+			if (st != VTDP_TD_ST_OK || mem[p * PAGE + PAGE - 1] != 0xa5) {
+				diag("page %u: status %d", p, st);
+				ok = false;
+			}
+		}
+		tap(ok, "large pages, %s: every other page still translates after the split", name);
+		expect(unmap(d, la, 4), VTDP_V3_STATUS_SUCCESS, "UnmapLogicalRange",
+		       "the pages before the hole");
+		expect(unmap(d, la + 5 * PAGE, 507), VTDP_V3_STATUS_SUCCESS,
+		       "UnmapLogicalRange", "the pages after the hole");
+		st = dma_copy(ring.mem, rla, la, la + 300 * PAGE, PAGE, false, 0, &fi);
+		tap(st == VTDP_TD_ST_DMA_FAULT,
+		    "large pages, %s: nothing translates after the last unmap (status %d)", name, st);
+		handle_op(VTDP_V3_IOC_DETACH_DEVICE, dev);
+		handle_op(VTDP_V3_IOC_DELETE_DOMAIN, d);
+	}
+}
+
 struct blk { uint64_t first, span, npages; bool live; };
 
 static bool model_free(const struct blk *b, int n, uint64_t first, uint64_t span)
@@ -2031,6 +2106,7 @@ int main(int argc, char **argv)
 	t_tokens();
 	t_pasid(&dev_ep);
 	t_dma(&dev_ep);
+	t_large_pages(dev_ep);
 	t_allocator();
 	t_concurrency();
 	t_huge_region();

@@ -245,6 +245,17 @@ static u64 vtdp_phys_page(const struct v3_map_phys *p, u64 i)
 	}
 }
 
+/* Pages i.. of @p that are physically contiguous with page i (>= 1). */
+static u64 vtdp_phys_run(const struct v3_map_phys *p, u64 i, u64 n)
+{
+	u64 pa = vtdp_phys_page(p, i), len = 1;
+
+	while (i + len < n &&
+	       vtdp_phys_page(p, i + len) == pa + (len << VTDP_PAGE_SHIFT))
+		len++;
+	return len;
+}
+
 /* Is [la, la + npages pages) inside an input width of @aw_bits? */
 static bool vtdp_range_fits(unsigned int aw_bits, u64 la, u64 npages)
 {
@@ -270,16 +281,31 @@ static bool vtdp_is_s1(const struct v3_domain *d)
 	return d->type == V3_DOMAIN_TYPE_TRANSLATE_S1;
 }
 
-static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
+/* Pages a leaf at @level maps: 1, 512 (2 MiB) or 512 * 512 (1 GiB). */
+#define VTDP_LEVEL_PAGES(level)	(1ULL << (9 * ((level) - 1)))
+
+static bool vtdp_is_leaf(u64 e, int level)
+{
+	return (e & VTDP_SS_PRESENT) && (level == 1 || (e & VTDP_SS_PS));
+}
+
+/*
+ * The entry for @la at @level (1: the 4 KiB leaf), allocating the tables
+ * above it when @alloc.  NULL when a table is missing (and !@alloc, or no
+ * memory) or a large leaf above @level maps @la.
+ */
+static u64 *vtdp_pte_at(struct v3_domain *d, u64 la, int target, bool alloc)
 {
 	struct vtdp_iommu *iommu = d->iommu;
 	u64 *tbl = d->pgd;
 	int level;
 
-	for (level = VTDP_SS_LEVELS; level > 1; level--) {
+	for (level = VTDP_SS_LEVELS; level > target; level--) {
 		u64 *e = &tbl[VTDP_LEVEL_INDEX(la, level)];
 		u64 v = READ_ONCE(*e);
 
+		if (vtdp_is_leaf(v, level))
+			return NULL;
 		if (!(v & VTDP_SS_PRESENT)) {
 			void *next;
 
@@ -304,7 +330,83 @@ static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
 		}
 		tbl = phys_to_virt(v & VTDP_SS_ADDR_MASK);
 	}
-	return &tbl[VTDP_LEVEL_INDEX(la, 1)];
+	return &tbl[VTDP_LEVEL_INDEX(la, target)];
+}
+
+static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
+{
+	return vtdp_pte_at(d, la, 1, alloc);
+}
+
+/*
+ * The leaf that maps @la and its level, or NULL.  Context: d->mutex held.
+ */
+static u64 *vtdp_leaf(struct v3_domain *d, u64 la, int *level)
+{
+	u64 *tbl = d->pgd;
+	int l;
+
+	for (l = VTDP_SS_LEVELS; tbl; l--) {
+		u64 *e = &tbl[VTDP_LEVEL_INDEX(la, l)];
+		u64 v = READ_ONCE(*e);
+
+		if (vtdp_is_leaf(v, l)) {
+			*level = l;
+			return e;
+		}
+		if (!(v & VTDP_SS_PRESENT) || l == 1)
+			return NULL;
+		tbl = phys_to_virt(v & VTDP_SS_ADDR_MASK);
+	}
+	return NULL;
+}
+
+/*
+ * May @d map with a leaf at @level?  Second stage: as CAP.SLLPS says;
+ * first stage: 2 MiB always, 1 GiB with CAP.FL1GP (VT-d 3.6, 11.4.2).
+ */
+static bool vtdp_large_ok(const struct v3_domain *d, int level)
+{
+	u64 cap = d->iommu->cap;
+
+	if (level == 2)
+		return vtdp_is_s1(d) || (cap & VTDP_CAP_SLLPS_2M);
+	if (level == 3)
+		return vtdp_is_s1(d) ? !!(cap & VTDP_CAP_FL1GP) :
+				       !!(cap & VTDP_CAP_SLLPS_1G);
+	return level == 1;
+}
+
+/*
+ * The largest leaf level that can map page @i of @phys (of @npages) at
+ * @la: the IOVA and the physical address aligned to the leaf's size, the
+ * pages physically contiguous over all of it, and the slot in the table
+ * above unused (an empty table left by earlier 4 KiB mappings is kept:
+ * replacing it would need a paging-structure cache invalidation first).
+ */
+static int vtdp_leaf_level(struct v3_domain *d, const struct v3_map_phys *phys,
+			   u64 la, u64 i, u64 npages)
+{
+	int level;
+
+	if (!phys)
+		return 1;
+	for (level = 3; level > 1; level--) {
+		u64 n = VTDP_LEVEL_PAGES(level), size = n << VTDP_PAGE_SHIFT;
+		u64 *e;
+
+		if (!vtdp_large_ok(d, level) || (la & (size - 1)) ||
+		    npages - i < n || (vtdp_phys_page(phys, i) & (size - 1)) ||
+		    vtdp_phys_run(phys, i, i + n) < n)
+			continue;
+		e = vtdp_pte_at(d, la, level, false);
+		if (e && !READ_ONCE(*e))
+			return level;
+		/* a missing table above is made by the caller's walk */
+		if (!e && !vtdp_leaf(d, la, &(int){ 0 }))
+			return level;
+	}
+	return 1;
 }
 
 static void vtdp_free_level(u64 *tbl, int level)
@@ -313,7 +415,7 @@ static void vtdp_free_level(u64 *tbl, int level)
 
 	if (level > 1)
 		for (i = 0; i < VTDP_LEVEL_ENTRIES; i++)
-			if (tbl[i] & VTDP_SS_PRESENT)
+			if ((tbl[i] & VTDP_SS_PRESENT) && !(tbl[i] & VTDP_SS_PS))
 				vtdp_free_level(phys_to_virt(tbl[i] & VTDP_SS_ADDR_MASK),
 						level - 1);
 	free_page((unsigned long)tbl);
@@ -327,22 +429,71 @@ static u64 vtdp_leaf_run(u64 la, u64 npages)
 		     VTDP_LEVEL_ENTRIES - VTDP_LEVEL_INDEX(la, 1));
 }
 
-/* One walk per leaf table: map+unmap cost must not grow with the depth. */
+static int vtdp_domain_inv_range(struct v3_domain *d, u64 la, u64 npages);
+
+/*
+ * Replace the large leaf *@e at @level, which maps @base, by a table of
+ * leaves one level down with the same translation, so that part of it can
+ * be unmapped.  The old leaf is invalidated: the unit may hold it cached.
+ * Context: d->mutex held.
+ */
+static void vtdp_split_leaf(struct v3_domain *d, u64 *e, int level, u64 base)
+{
+	u64 v = READ_ONCE(*e), step = VTDP_LEVEL_PAGES(level - 1) << VTDP_PAGE_SHIFT;
+	u64 bits = v & ~VTDP_SS_ADDR_MASK & ~VTDP_SS_PS;
+	u64 pa = v & VTDP_SS_ADDR_MASK;
+	u64 *tbl;
+	unsigned int i;
+
+	/* An unmap must not fail half way: a page table is worth waiting for. */
+	tbl = (u64 *)get_zeroed_page(GFP_KERNEL | __GFP_NOFAIL);
+	vtdp_live_add(table_pages, 1);
+	for (i = 0; i < VTDP_LEVEL_ENTRIES; i++)
+		tbl[i] = (pa + i * step) | bits | (level - 1 > 1 ? VTDP_SS_PS : 0);
+	vtdp_flush_table(d->iommu, tbl, PAGE_SIZE);
+	WRITE_ONCE(*e, virt_to_phys(tbl) |
+		   (vtdp_is_s1(d) ? VTDP_FS_NONLEAF : VTDP_SS_PRESENT));
+	vtdp_flush_table(d->iommu, e, sizeof(*e));
+	vtdp_domain_inv_range(d, base, VTDP_LEVEL_PAGES(level));
+}
+
+/*
+ * Clear the leaves mapping [la, +npages); a large leaf that sticks out of
+ * the range is split first.  4 KiB leaves are cleared a leaf table at a
+ * time (one walk per table: map+unmap cost must not grow with the depth).
+ * Context: d->mutex held.
+ */
 static void vtdp_clear_leaves(struct v3_domain *d, u64 la, u64 npages)
 {
-	u64 i, j, n, addr, *pte;
+	u64 i, j, *pte;
+	int level;
 
 	if (!d->pgd)
 		return;
-	for (i = 0; i < npages; i += n) {
-		addr = la + (i << VTDP_PAGE_SHIFT);
-		n = vtdp_leaf_run(addr, npages - i);
-		pte = vtdp_pte(d, addr, false);
-		if (!pte)	/* no leaf table: nothing mapped there */
+	for (i = 0; i < npages; ) {
+		u64 addr = la + (i << VTDP_PAGE_SHIFT), n, base;
+
+		pte = vtdp_leaf(d, addr, &level);
+		if (!pte || level == 1) {
+			n = vtdp_leaf_run(addr, npages - i);
+			pte = vtdp_pte(d, addr, false);
+			if (pte) {	/* else no leaf table: nothing mapped */
+				for (j = 0; j < n; j++)
+					WRITE_ONCE(pte[j], 0);
+				vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
+			}
+			i += n;
 			continue;
-		for (j = 0; j < n; j++)
-			WRITE_ONCE(pte[j], 0);
-		vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
+		}
+		n = VTDP_LEVEL_PAGES(level);
+		base = addr & ~((n << VTDP_PAGE_SHIFT) - 1);
+		if (base != addr || npages - i < n) {
+			vtdp_split_leaf(d, pte, level, base);
+			continue;	/* again, one level down */
+		}
+		WRITE_ONCE(*pte, 0);
+		vtdp_flush_table(d->iommu, pte, sizeof(*pte));
+		i += n;
 	}
 }
 
@@ -446,22 +597,34 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 		return V3_STATUS_INSUFFICIENT_RESOURCES;
 
 	/*
-	 * PassThrough domains only record extents (spec §5.10).  One walk
-	 * per leaf table, whose entries are then written in a row.
+	 * PassThrough domains only record extents (spec §5.10).  Aligned,
+	 * physically contiguous 2 MiB / 1 GiB runs get one large leaf each
+	 * where the unit supports it: fewer table pages and IOTLB entries.
+	 * 4 KiB leaves are written a leaf table at a time (one walk each).
 	 */
 	for (i = 0; d->pgd && i < npages; i += n) {
 		u64 addr = la + (i << VTDP_PAGE_SHIFT);
+		int level = vtdp_leaf_level(d, phys, addr, i, npages);
 
-		pte = vtdp_pte(d, addr, true);
+		pte = vtdp_pte_at(d, addr, level, true);
 		if (!pte)
 			goto rollback;
-		n = vtdp_leaf_run(addr, npages - i);
-		for (j = 0; j < n; j++) {
-			pa = phys ? vtdp_phys_page(phys, i + j) :
-				    addr + (j << VTDP_PAGE_SHIFT);
-			WRITE_ONCE(pte[j], (pa & VTDP_SS_ADDR_MASK) | bits);
+		if (level > 1) {
+			n = VTDP_LEVEL_PAGES(level);
+			pa = vtdp_phys_page(phys, i);
+			WRITE_ONCE(*pte, (pa & VTDP_SS_ADDR_MASK) | bits |
+				   VTDP_SS_PS);
+			vtdp_flush_table(d->iommu, pte, sizeof(*pte));
+		} else {
+			/* up to the leaf table's end, where a large leaf may start */
+			n = vtdp_leaf_run(addr, npages - i);
+			for (j = 0; j < n; j++) {
+				pa = phys ? vtdp_phys_page(phys, i + j) :
+					    addr + (j << VTDP_PAGE_SHIFT);
+				WRITE_ONCE(pte[j], (pa & VTDP_SS_ADDR_MASK) | bits);
+			}
+			vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
 		}
-		vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
 		/* a reserved region may span terabytes: stay killable */
 		if (fatal_signal_pending(current)) {
 			i += n;
@@ -1212,17 +1375,6 @@ out:
 
 /* ---------------------------------------------------------------------- */
 /* Identity maps (spec §5.10, §5.11)                                       */
-
-/* Pages i.. of @p that are physically contiguous with page i (>= 1). */
-static u64 vtdp_phys_run(const struct v3_map_phys *p, u64 i, u64 n)
-{
-	u64 pa = vtdp_phys_page(p, i), len = 1;
-
-	while (i + len < n &&
-	       vtdp_phys_page(p, i + len) == pa + (len << VTDP_PAGE_SHIFT))
-		len++;
-	return len;
-}
 
 /* Undo one identity run mapped by vtdp_map_pages().  d->mutex held. */
 static void vtdp_identity_undo(struct v3_domain *d, u64 pa, u64 len)
@@ -2867,6 +3019,43 @@ void v3_iommu_put_interface(struct v3_iommu_interface_ex *ifc)
 	module_put(THIS_MODULE);
 }
 EXPORT_SYMBOL_GPL(v3_iommu_put_interface);
+
+/**
+ * vtdp_v3_mapping_page_size() - the largest page that maps part of a range
+ * @domain: a Translate or TranslateS1 domain
+ * @la: logical address, 4 KiB aligned
+ * @npages: 4 KiB pages from @la
+ *
+ * A vtdp extension (the V3 interface has no way to ask): tells a client
+ * whether its mapping got large (2 MiB / 1 GiB) leaves.
+ * Context: process context.
+ * Return: bytes of the largest leaf mapping a page of the range, 0 when
+ * none is mapped or @domain is not a live Translate(-S1) domain.
+ */
+u64 vtdp_v3_mapping_page_size(struct v3_domain *domain, u64 la, u64 npages)
+{
+	struct v3_domain *d = vtdp_domain_lock(domain);
+	u64 i, max = 0;
+	int level;
+
+	if (!d)
+		return 0;
+	for (i = 0; d->pgd && vtdp_is_translate(d) && i < npages; ) {
+		u64 addr = la + (i << VTDP_PAGE_SHIFT), n;
+
+		if (!vtdp_leaf(d, addr, &level)) {
+			i++;
+			continue;
+		}
+		n = VTDP_LEVEL_PAGES(level);
+		max = max(max, n << VTDP_PAGE_SHIFT);
+		i += n - ((addr >> VTDP_PAGE_SHIFT) & (n - 1));
+		cond_resched();
+	}
+	mutex_unlock(&d->mutex);
+	return max;
+}
+EXPORT_SYMBOL_GPL(vtdp_v3_mapping_page_size);
 
 static const struct {
 	v3_status_t status;

@@ -382,6 +382,12 @@ v3_status_t v3_iommu_get_interface(u32 version, u64 flags,
 void v3_iommu_put_interface(struct v3_iommu_interface_ex *ifc);
 
 /**
+ * vtdp_v3_mapping_page_size() - largest leaf (bytes) mapping a page of
+ * [@la, +@npages) in @domain, 0 if none: a vtdp extension
+ */
+u64 vtdp_v3_mapping_page_size(struct v3_domain *domain, u64 la, u64 npages);
+
+/**
  * v3_status_to_errno() - the errno that stands for @status at an ioctl edge
  */
 int v3_status_to_errno(v3_status_t status);

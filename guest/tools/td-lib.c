@@ -175,13 +175,13 @@ int td_faults_total(int fd, uint64_t *total)
 	return 0;
 }
 
-static int sysfs_hex(const char *dir, const char *attr, unsigned int *v)
+int td_pci_hex(const char *name, const char *attr, unsigned int *v)
 {
 	char path[512];
 	FILE *f;
 	int ok;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", name, attr);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -193,11 +193,9 @@ static int sysfs_hex(const char *dir, const char *attr, unsigned int *v)
 static int td_is_ep(const struct dirent *e)
 {
 	unsigned int ven, dev;
-	char dir[300];
 
-	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", e->d_name);
-	return e->d_name[0] != '.' && !sysfs_hex(dir, "vendor", &ven) &&
-	       !sysfs_hex(dir, "device", &dev) && ven == VTDP_PCI_VENDOR_ID &&
+	return e->d_name[0] != '.' && !td_pci_hex(e->d_name, "vendor", &ven) &&
+	       !td_pci_hex(e->d_name, "device", &dev) && ven == VTDP_PCI_VENDOR_ID &&
 	       dev == VTDP_TESTDEV_PCI_DEVICE_ID;
 }
 

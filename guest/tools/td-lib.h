@@ -85,6 +85,9 @@ int td_faults_total(int fd, uint64_t *total);
  * space and bus mastering and maps BAR 0.  They return 0 or -1 (errno).
  */
 int td_ep_find(unsigned int n, char *sysfs, size_t len, uint32_t *bdf);
+/* A hex attribute ("vendor", "class", ...) of PCI device @name (e.g.
+ * "0000:00:02.0") from sysfs; 0, or -1 if it cannot be read. */
+int td_pci_hex(const char *name, const char *attr, unsigned int *v);
 int td_ep_unbind(const char *sysfs);
 volatile uint32_t *td_bar_open(const char *sysfs);
 

@@ -348,21 +348,6 @@ static int set_passthrough(bool on)
 
 /* ---- PCI discovery ---- */
 
-static int sysfs_read_hex(const char *dev, const char *attr, unsigned int *v)
-{
-	char path[256];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	ok = fscanf(f, "%x", v) == 1;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
 static uint32_t parse_bdf(const char *name)
 {
 	unsigned int seg, bus, dev, fn;
@@ -386,8 +371,8 @@ static int discover(void)
 		unsigned int ven, dev;
 
 		if (e->d_name[0] == '.' ||
-		    sysfs_read_hex(e->d_name, "vendor", &ven) ||
-		    sysfs_read_hex(e->d_name, "device", &dev))
+		    td_pci_hex(e->d_name, "vendor", &ven) ||
+		    td_pci_hex(e->d_name, "device", &dev))
 			continue;
 		if (ven == VTDP_PCI_VENDOR_ID && dev == VTDP_TESTDEV_PCI_DEVICE_ID) {
 			if (bdf_ep == 0xffffffff) {

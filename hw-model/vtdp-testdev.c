@@ -37,6 +37,14 @@
  * while the VM runs.  Unrealize quiesces, then stops and joins the
  * threads.
  *
+ * With the property "worker-threads" off there are no threads: a
+ * main-loop bottom half runs the queues round robin, one descriptor of
+ * each per turn and a bounded number per run, with the BQL held
+ * throughout, so nothing is ever in flight outside it.  That is for
+ * users who need the device deterministic (record/replay, QEMU's
+ * generic-fuzz, whose DMA hooks are not thread safe); it gives up the
+ * parallelism.
+ *
  * The device's own workers may not access its registers by DMA (the
  * access fails, as QEMU's re-entrancy guard would fail it), and a
  * quiesce reached from a worker thread in any other way (a reset through
@@ -148,6 +156,8 @@ struct VtdpTestdevState {
     uint32_t nqueues;           /* property "queues" */
     uint8_t pasid_bits;         /* property "pasid-bits": 0 = no PASID cap */
     bool ats;                   /* property "ats": ATS capability */
+    bool worker_threads;        /* property "worker-threads" */
+    QEMUBH *bh;                 /* worker-threads=off: runs the queues */
     /*
      * Kept in the migration stream (version 1 had it for the bottom half
      * that served queues round robin); unused since queues run in their
@@ -565,11 +575,49 @@ static void *td_worker(void *opaque)
     return NULL;
 }
 
+/* Descriptors per bottom-half run (worker-threads=off): then it yields. */
+#define TD_BH_MAX_DESC      64
+
+/*
+ * worker-threads=off: one descriptor of each queue with work per turn,
+ * round robin, with the BQL held throughout; reschedule if work is left.
+ */
+static void td_bh(void *opaque)
+{
+    VtdpTestdevState *s = opaque;
+    unsigned int done = 0;
+    bool progress = true;
+    TdJob j;
+
+    while (progress && done < TD_BH_MAX_DESC) {
+        progress = false;
+        for (uint32_t i = 0; i < s->nqueues && done < TD_BH_MAX_DESC; i++) {
+            VtdpTdQueue *q = &s->q[i];
+
+            if (!td_queue_may_start(q)) {
+                continue;
+            }
+            td_job_start(s, q, &j);
+            td_job_run(s, &j);
+            td_job_finish(s, &j);
+            progress = true;
+            done++;
+        }
+    }
+    if (progress) {
+        qemu_bh_schedule(s->bh);
+    }
+}
+
 /* Wake q's worker if it has something to do.  BQL held. */
 static void td_kick(VtdpTdQueue *q)
 {
     if (td_queue_may_start(q)) {
-        qemu_cond_signal(&q->wake);
+        if (q->s->bh) {
+            qemu_bh_schedule(q->s->bh);
+        } else {
+            qemu_cond_signal(&q->wake);
+        }
     }
 }
 
@@ -862,6 +910,10 @@ static void td_vm_state_change(void *opaque, bool running, RunState state)
 static void td_start_workers(VtdpTestdevState *s)
 {
     qemu_cond_init(&s->idle);
+    if (!s->worker_threads) {
+        s->bh = qemu_bh_new_guarded(td_bh, s,
+                                    &DEVICE(s)->mem_reentrancy_guard);
+    }
     for (uint32_t i = 0; i < s->nqueues; i++) {
         VtdpTdQueue *q = &s->q[i];
         g_autofree char *name = g_strdup_printf("vtdp-td-q%u", i);
@@ -870,8 +922,12 @@ static void td_start_workers(VtdpTestdevState *s)
         q->index = i;
         q->bounce = g_malloc(2 * TD_BOUNCE_SIZE);
         qemu_cond_init(&q->wake);
-        qemu_thread_create(&q->thread, name, td_worker, q,
-                           QEMU_THREAD_JOINABLE);
+        if (s->worker_threads) {
+            qemu_thread_create(&q->thread, name, td_worker, q,
+                               QEMU_THREAD_JOINABLE);
+        } else {
+            q->exited = true;
+        }
     }
 }
 
@@ -897,12 +953,18 @@ static void td_stop_workers(VtdpTestdevState *s)
     for (uint32_t i = 0; i < s->nqueues; i++) {
         VtdpTdQueue *q = &s->q[i];
 
-        qemu_thread_join(&q->thread);
+        if (s->worker_threads) {
+            qemu_thread_join(&q->thread);
+        }
         qemu_cond_destroy(&q->wake);
         g_free(q->bounce);
         q->bounce = NULL;
     }
     qemu_cond_destroy(&s->idle);
+    if (s->bh) {
+        qemu_bh_delete(s->bh);
+        s->bh = NULL;
+    }
 }
 
 static void td_realize(PCIDevice *pdev, Error **errp)
@@ -1085,6 +1147,9 @@ static const Property td_properties[] = {
     /* Max PASID Width of the PASID capability; match the IOMMU's. */
     DEFINE_PROP_UINT8("pasid-bits", VtdpTestdevState, pasid_bits, 20),
     DEFINE_PROP_BOOL("ats", VtdpTestdevState, ats, true),
+    /* off: a main-loop bottom half runs the queues (deterministic) */
+    DEFINE_PROP_BOOL("worker-threads", VtdpTestdevState, worker_threads,
+                     true),
 };
 
 static void td_class_init(ObjectClass *klass, void *data)

@@ -556,9 +556,9 @@ static void test_reset_midqueue(void)
     td_stop(t);
 }
 
-static void test_multi_queue(void)
+/* 7 descriptors on each of 8 queues, all doorbells rung together. */
+static void multi_queue_run(TD *t)
 {
-    TD *t = td_start();
     int q;
 
     for (q = 0; q < 8; q++) {
@@ -581,6 +581,38 @@ static void test_multi_queue(void)
     }
     g_assert_cmpuint(qpci_io_readq(t->dev, t->bar, VTDP_TD_REG_STAT_DESC),
                      ==, 56);
+}
+
+static void test_multi_queue(void)
+{
+    TD *t = td_start();
+
+    multi_queue_run(t);
+    td_stop(t);
+}
+
+/*
+ * worker-threads=off: the queues run from a main-loop bottom half, one
+ * descriptor at a time (never two queues busy at once), with the same
+ * results; a stopped VM still sees no DMA.
+ */
+static void test_no_worker_threads(void)
+{
+    TD *t = td_start_args("worker-threads=off", NULL);
+    Desc d = { .opcode = VTDP_TD_OP_WRITE_IMM, .len = 8, .dst = DST_GPA + 512,
+               .pattern = 0x5a5a5a5a5a5a5a5aULL };
+
+    multi_queue_run(t);
+    g_assert_cmpuint(td_qom_uint(t, "peak-active-queues"), ==, 1);
+    qtest_qmp_assert_success(t->qts, "{ 'execute': 'stop' }");
+    td_queue_setup(t, 0, 4, 0);
+    td_put(t, 0, &d);
+    wr(t, VTDP_TD_QREG(0, VTDP_TD_QTAIL), t->tail[0]);
+    g_usleep(100 * 1000);
+    g_assert_cmphex(qtest_readq(t->qts, DST_GPA + 512), ==, 0);
+    qtest_qmp_assert_success(t->qts, "{ 'execute': 'cont' }");
+    td_wait_head(t, 0, 1);
+    g_assert_cmphex(qtest_readq(t->qts, DST_GPA + 512), ==, d.pattern);
     td_stop(t);
 }
 
@@ -953,6 +985,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-testdev/wrap", test_wrap);
     qtest_add_func("/vtdp-testdev/reset-midqueue", test_reset_midqueue);
     qtest_add_func("/vtdp-testdev/multi-queue", test_multi_queue);
+    qtest_add_func("/vtdp-testdev/no-worker-threads", test_no_worker_threads);
     qtest_add_func("/vtdp-testdev/parallel-queues", test_parallel_queues);
     qtest_add_func("/vtdp-testdev/quiesce-busy", test_quiesce_busy);
     qtest_add_func("/vtdp-testdev/msix", test_msix);

@@ -157,6 +157,7 @@ struct VtdpTestdevState {
     uint8_t pasid_bits;         /* property "pasid-bits": 0 = no PASID cap */
     bool ats;                   /* property "ats": ATS capability */
     bool worker_threads;        /* property "worker-threads" */
+    uint32_t max_len;           /* property "max-len": longer is BAD_LEN */
     QEMUBH *bh;                 /* worker-threads=off: runs the queues */
     /*
      * Kept in the migration stream (version 1 had it for the bottom half
@@ -444,7 +445,7 @@ static void td_job_run(VtdpTestdevState *s, TdJob *j)
         j->status = VTDP_TD_ST_OK;
     } else if (j->opcode > VTDP_TD_OP_WRITE_IMM) {
         j->status = VTDP_TD_ST_BAD_OPCODE;
-    } else if (j->len == 0 || j->len > VTDP_TD_MAX_LEN ||
+    } else if (j->len == 0 || j->len > s->max_len ||
                (j->opcode == VTDP_TD_OP_WRITE_IMM && j->len > 8)) {
         j->status = VTDP_TD_ST_BAD_LEN;
     } else {
@@ -975,6 +976,10 @@ static void td_realize(PCIDevice *pdev, Error **errp)
         error_setg(errp, "queues must be 1..%d", VTDP_TD_MAX_QUEUES);
         return;
     }
+    if (s->max_len < 8 || s->max_len > VTDP_TD_MAX_LEN) {
+        error_setg(errp, "max-len must be 8..%u", VTDP_TD_MAX_LEN);
+        return;
+    }
     if (s->pasid_bits > VTDP_PASID_MAX_BITS) {
         error_setg(errp, "pasid-bits must be 0..%d (0: no PASID capability)",
                    VTDP_PASID_MAX_BITS);
@@ -1150,6 +1155,12 @@ static const Property td_properties[] = {
     /* off: a main-loop bottom half runs the queues (deterministic) */
     DEFINE_PROP_BOOL("worker-threads", VtdpTestdevState, worker_threads,
                      true),
+    /*
+     * Longest descriptor executed, 8..VTDP_TD_MAX_LEN; a longer one
+     * completes with BAD_LEN.  A smaller bound keeps the work a fuzzer's
+     * few-hundred-byte input can queue small (scripts/fuzz --qemu).
+     */
+    DEFINE_PROP_UINT32("max-len", VtdpTestdevState, max_len, VTDP_TD_MAX_LEN),
 };
 
 static void td_class_init(ObjectClass *klass, void *data)

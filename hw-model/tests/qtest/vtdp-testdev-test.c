@@ -616,6 +616,25 @@ static void test_no_worker_threads(void)
     td_stop(t);
 }
 
+/* max-len bounds the descriptor length; anything longer is BAD_LEN. */
+static void test_max_len(void)
+{
+    TD *t = td_start_args("max-len=4096", NULL);
+    Desc ok = { .opcode = VTDP_TD_OP_FILL, .len = 4096, .dst = DST_GPA,
+                .pattern = 0x1111111111111111ULL };
+    Desc big = { .opcode = VTDP_TD_OP_FILL, .len = 4097, .dst = DST_GPA,
+                 .pattern = 0x2222222222222222ULL };
+    Compl c;
+
+    td_queue_setup(t, 0, RING_ENTRIES, 0);
+    c = td_run(t, &ok);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_OK);
+    c = td_run(t, &big);
+    g_assert_cmphex(c.status, ==, VTDP_TD_ST_DONE | VTDP_TD_ST_BAD_LEN);
+    g_assert_cmphex(qtest_readq(t->qts, DST_GPA), ==, ok.pattern);
+    td_stop(t);
+}
+
 static void test_msix(void)
 {
     TD *t = td_start();
@@ -986,6 +1005,7 @@ int main(int argc, char **argv)
     qtest_add_func("/vtdp-testdev/reset-midqueue", test_reset_midqueue);
     qtest_add_func("/vtdp-testdev/multi-queue", test_multi_queue);
     qtest_add_func("/vtdp-testdev/no-worker-threads", test_no_worker_threads);
+    qtest_add_func("/vtdp-testdev/max-len", test_max_len);
     qtest_add_func("/vtdp-testdev/parallel-queues", test_parallel_queues);
     qtest_add_func("/vtdp-testdev/quiesce-busy", test_quiesce_busy);
     qtest_add_func("/vtdp-testdev/msix", test_msix);

@@ -16,13 +16,27 @@ import sys
 from pathlib import Path
 
 CORE_RE = re.compile(r"^(\S+)\s+([\d.]+) ns\s+(\d+) iterations\s+iotlb hit rate ([\d.]+)")
-CONFIG_ORDER = ["none", "vtdp-pt", "vtdp", "intel-lazy", "intel-strict"]
+CONFIG_ORDER = ["none", "vtdp-pt", "vtdp", "vtdp-2m", "vtdp-s1", "intel-lazy", "intel-strict"]
 CONFIG_DESC = {
     "none": "no IOMMU (DMA API, direct)",
     "vtdp-pt": "vtdp-iommu, V3 PassThrough domain",
-    "vtdp": "vtdp-iommu, V3 Translate, 4 KiB mappings",
+    "vtdp": "vtdp-iommu, V3 Translate (second stage), 4 KiB mappings "
+            "(dma: buffers in 4 KiB pages; maplat: 4 KiB leaves, one 2 MiB leaf at 2 MiB)",
+    "vtdp-2m": "vtdp-iommu, V3 Translate (second stage), 2 MiB mappings",
+    "vtdp-s1": "vtdp-iommu, PASID-tagged DMA through a TranslateS1 domain "
+               "(first stage), 2 MiB mappings",
     "intel-lazy": "intel-iommu, DMA API, lazy invalidation",
     "intel-strict": "intel-iommu, DMA API, strict invalidation",
+}
+
+
+# What each vtdp configuration's DMA must have run on: (IOMMU page size,
+# domain type, every descriptor PASID-tagged).  A run that got something
+# else measured another configuration.
+DMA_EXPECT = {
+    "vtdp": (4096, "translate", False),
+    "vtdp-2m": (2097152, "translate", False),
+    "vtdp-s1": (2097152, "translate-s1", True),
 }
 
 
@@ -59,6 +73,10 @@ def main():
             rounds[k] = rounds.get(k, 0) + 1
             if r["mb_per_s"] <= 0 or r["ops_per_s"] <= 0 or not r["ok"]:
                 bad.append(f"dma {k}: {r['mb_per_s']} MB/s, ok {r['ok']}")
+            want = DMA_EXPECT.get(name)
+            got = (r.get("iommu_page_size"), r.get("domain_type"), r.get("pasid_only"))
+            if want and got != want:
+                bad.append(f"dma {k}: IOMMU pages, domain type, PASID-only {got}, not {want}")
             if k not in dma or r["mb_per_s"] > dma[k]["mb_per_s"]:
                 dma[k] = r
         elif rest.startswith('{"maplat"'):
@@ -66,6 +84,11 @@ def main():
             k = (name, r["size"])
             if not 0 < r["p50_ns"] <= r["p99_ns"] or r["mean_ns"] <= 0:
                 bad.append(f"maplat {k}: mean {r['mean_ns']} p50 {r['p50_ns']} p99 {r['p99_ns']}")
+            # V3 Translate: one 2 MiB leaf for the 2 MiB huge page, 4 KiB below
+            if name == "vtdp":
+                leaf = 2097152 if r["size"] >= 2097152 else 4096
+                if r.get("iommu_page_size") != leaf:
+                    bad.append(f"maplat {k}: IOMMU pages of {r.get('iommu_page_size')}, not {leaf}")
             if k not in lat or r["p50_ns"] < lat[k]["p50_ns"]:
                 lat[k] = r
         elif name == "hitrate-verdict":
@@ -95,6 +118,10 @@ def main():
     for k, r in scale.items():
         if r["mb_per_s"] <= 0 or not r["ok"]:
             bad.append(f"scaling {k}: {r['mb_per_s']} MB/s, ok {r['ok']}")
+        if k[0] == "pasids" and (r["pasids"] != k[1] or not r.get("pasid_only")):
+            bad.append(f"scaling {k}: {r['pasids']} PASIDs, PASID-only {r.get('pasid_only')}")
+        if k[0] == "queues" and r["queues"] != k[1]:
+            bad.append(f"scaling {k}: {r['queues']} queues")
     for k, (ns, it, _) in core.items():
         if ns <= 0 or it <= 0:
             bad.append(f"core {k}: {ns} ns, {it} iterations")
@@ -115,9 +142,10 @@ def main():
 
     sizes = sorted({k[1] for k in dma})
     if dma:
-        md += ["", "## DMA throughput, one guest thread, buffers in 2 MiB huge pages", "",
-               f"MB/s (ratio to no IOMMU) and descriptors per second; best of {nrounds} "
-               "round(s).", "",
+        md += ["", "## DMA throughput, one guest thread", "",
+               "Buffers in 2 MiB huge pages, but for `vtdp` (4 KiB pages, so 4 KiB "
+               "mappings).  MB/s (ratio to no IOMMU) and descriptors per second; best "
+               f"of {nrounds} round(s).", "",
                "| configuration | " + " | ".join(f"{kib(s)} MB/s | {kib(s)} desc/s" for s in sizes) + " |",
                "| --- |" + " ---: | ---: |" * len(sizes)]
         for c in configs:
@@ -136,7 +164,8 @@ def main():
         md += ["", "## Map+unmap latency, in the guest kernel (MAP_BENCH)", "",
                "V3 MapLogicalRangeEx + UnmapLogicalRange (`vtdp`), MapIdentityRangeEx + "
                "UnmapIdentityRangeEx (`vtdp-pt`), dma_map_sgtable + dma_unmap_sgtable "
-               "(`none`, `intel-*`), of one buffer in a 2 MiB huge page.  Mean, p50 and "
+               "(`none`, `intel-*`), of one buffer in a 2 MiB huge page (V3: 4 KiB leaves, "
+               "one 2 MiB leaf at 2 MiB).  Mean, p50 and "
                "p99 in ns; the mean also as a ratio to no IOMMU.  Of "
                f"{nrounds} round(s), the one with the lowest p50.", "",
                "| configuration | " + " | ".join(f"{kib(s)} mean / p50 / p99" for s in lsizes) + " |",
@@ -158,11 +187,14 @@ def main():
                 f"{r['map_mean_ns']:.0f} / {r['unmap_mean_ns']:.0f}" for s in lsizes) + " |")
 
     if hit:
-        md += ["", "## IOTLB hit rate during the stress profiles (query-vtdp after the run)", "",
+        md += ["", "## IOTLB hit rate during the stress profiles (query-vtdp before and after the runs)", "",
                "| profile | translations | IOTLB hits | misses | evictions | hit rate | stress verdict |",
                "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
         for p, info in hit.items():
-            q = info["iommus"][0]
+            # the runs' share of the counters, which run from boot
+            q = dict(info["after"]["iommus"][0])
+            for key in ("translations", "iotlb-hits", "iotlb-misses", "iotlb-evictions"):
+                q[key] -= info["before"]["iommus"][0][key]
             h, m = q["iotlb-hits"], q["iotlb-misses"]
             rate = f"{h / (h + m):.4f}" if h + m else "-"
             if not h + m:
@@ -177,8 +209,7 @@ def main():
     if scale:
         md += ["", "## Scaling on vtdp-iommu (2 vCPUs)", ""]
         if scale_unavailable:
-            md += ["vtdp-stress has no --queues/--pasids here: only threads sharing "
-                   "queue 0 (`threads-one-queue`) were measured.", ""]
+            bad.append("scaling: vtdp-stress without --queues/--pasids")
         md += ["MB/s (ratio to the first row of its group; ratio to no IOMMU, one "
                "thread, 1 vCPU, same transfer size, when measured) and descriptors per second.", "",
                "| varied | n | transfer | MB/s | desc/s | threads | queues | PASIDs |",
@@ -198,18 +229,18 @@ def main():
 
     def verdict(ok):
         return "met" if ok else "**missed**"
-    if ("vtdp", 65536) in dma and ("none", 65536) in dma:
-        x = dma[("vtdp", 65536)]["mb_per_s"] / dma[("none", 65536)]["mb_per_s"]
-        tg.append(f"| vtdp Translate, 4 KiB mappings, 64 KiB: >= 0.8x no IOMMU | {x:.2f}x | {verdict(x >= 0.8)} |")
-    tg.append("| vtdp Translate, 2 MiB mappings, 64 KiB: >= 0.95x no IOMMU | not measured "
-              "(vtdp.ko maps 4 KiB leaves only) | - |")
+    for c, mappings, goal in (("vtdp", "4 KiB", 0.8), ("vtdp-2m", "2 MiB", 0.95)):
+        if (c, 65536) in dma and ("none", 65536) in dma:
+            x = dma[(c, 65536)]["mb_per_s"] / dma[("none", 65536)]["mb_per_s"]
+            tg.append(f"| vtdp Translate, {mappings} mappings, 64 KiB: >= {goal}x no IOMMU "
+                      f"| {x:.3f}x | {verdict(x >= goal)} |")
     for s in sizes:
-        v = dma.get(("vtdp", s))
-        for c in ("intel-lazy", "intel-strict"):
-            i = dma.get((c, s))
-            if v and i:
-                x = v["mb_per_s"] / i["mb_per_s"]
-                tg.append(f"| vtdp >= {c}, {kib(s)} | {x:.2f}x | {verdict(x >= 1)} |")
+        for v in ("vtdp", "vtdp-2m"):
+            for c in ("intel-lazy", "intel-strict"):
+                a, i = dma.get((v, s)), dma.get((c, s))
+                if a and i:
+                    x = a["mb_per_s"] / i["mb_per_s"]
+                    tg.append(f"| {v} >= {c}, {kib(s)} | {x:.3f}x | {verdict(x >= 1)} |")
     for s in lsizes:
         v = lat.get(("vtdp", s))
         for c in ("intel-lazy", "intel-strict"):
@@ -270,7 +301,7 @@ def main():
             "set logscale x 2",
             ("set xtics (" + ", ".join(f"'{kib(x)}' {x}" for x in xs) + ")") if xs else
             "set xtics (" + ", ".join(f"'{n}' {n}" for n in ns) + ")",
-            f"set xlabel '{'transfer / mapping size' if xs else 'threads = queues, or PASIDs'}'",
+            f"set xlabel '{'transfer / mapping size' if xs else 'queues (one thread each), or PASIDs'}'",
             f"set ylabel '{ylabel}'",
             "set key outside right",
             "set grid",

@@ -47,6 +47,7 @@
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include <vtdp/iommu-hw.h>
 #include <vtdp/testdev-hw.h>
@@ -184,6 +185,12 @@ struct td_dev {
 	bool dead;
 	struct list_head mappings;
 	struct list_head pasids;
+	/*
+	 * The sub-devices by handle: every tagged submission looks its
+	 * handle up, and a linear walk of thousands of sub-devices cost more
+	 * than the DMA (4096 sub-devices: ~8 MB/s instead of ~45).
+	 */
+	struct xarray pasid_xa;
 	u32 next_handle;
 
 	unsigned int nactive;		/* queues with a ring and a vector */
@@ -199,6 +206,7 @@ static void td_release(struct kref *kref)
 {
 	struct td_dev *td = container_of(kref, struct td_dev, kref);
 
+	xa_destroy(&td->pasid_xa);
 	kfree(td);
 }
 
@@ -797,12 +805,10 @@ static v3_status_t td_mapping_unmap(struct td_dev *td, struct td_mapping *m)
 static struct td_pasid *td_pasid_find(struct td_dev *td, struct file *file,
 				      u32 handle)
 {
-	struct td_pasid *p;
+	struct td_pasid *p = xa_load(&td->pasid_xa, handle);
 
-	list_for_each_entry(p, &td->pasids, link)
-		if (p->owner == file && p->handle == handle)
-			return p;
-	return NULL;
+	lockdep_assert_held(&td->lock);
+	return p && p->owner == file ? p : NULL;
 }
 
 /*
@@ -1206,6 +1212,7 @@ static v3_status_t td_pasid_free(struct td_dev *td, struct td_pasid *p)
 		dev_warn(&td->pdev->dev, "DeletePasidDevice(%u) -> %#x\n",
 			 p->pasid, st);
 	ret = V3_SUCCESS(ret) ? st : ret;
+	xa_erase(&td->pasid_xa, p->handle);
 	list_del(&p->link);
 	kfree(p);
 	return ret;
@@ -1252,8 +1259,18 @@ static long td_ioc_pasid_create(struct td_dev *td, struct file *file,
 		goto out_status;
 	}
 	p->attached = true;
-	/* Handles are never reused while the device lives: 2^32 creations. */
-	p->handle = ++td->next_handle ?: ++td->next_handle;
+	/*
+	 * Handles are allocated cyclically: one is reused only after 2^32
+	 * creations, and never while its sub-device lives.
+	 */
+	if (xa_alloc_cyclic(&td->pasid_xa, &p->handle, p, XA_LIMIT(1, U32_MAX),
+			    &td->next_handle, GFP_KERNEL) < 0) {
+		td->ops->detach_pasid_device(p->pdev);
+		td->ops->delete_domain(p->dom);
+		td->ops->delete_pasid_device(p->pdev);
+		ret = -ENOMEM;
+		goto out_free;
+	}
 	list_add_tail(&p->link, &td->pasids);
 	a.handle = p->handle;
 	a.pasid = p->pasid;
@@ -1795,6 +1812,7 @@ static int td_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	init_rwsem(&td->submit_sem);
 	INIT_LIST_HEAD(&td->mappings);
 	INIT_LIST_HEAD(&td->pasids);
+	xa_init_flags(&td->pasid_xa, XA_FLAGS_ALLOC1);
 	spin_lock_init(&td->fault_lock);
 	init_waitqueue_head(&td->fault_wq);
 	for (i = 0; i < VTDP_TD_MAX_QUEUES; i++) {

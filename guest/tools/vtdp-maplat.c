@@ -33,6 +33,12 @@
 #define WARMUP		16
 /* V3 Translate: where the buffer is mapped (below the driver's rings). */
 #define BENCH_IOVA	0x40000000ULL
+/*
+ * Each size in a 1 GiB window of its own: vtdp.ko keeps the (empty) leaf
+ * table a 4 KiB mapping left, so a 2 MiB buffer mapped where a smaller one
+ * was would get 4 KiB leaves instead of one 2 MiB leaf.
+ */
+#define SIZE_IOVA(k)	(BENCH_IOVA + ((uint64_t)(k) << 30))
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -61,6 +67,33 @@ static uint64_t pfn_of(const void *p)
 		close(fd);
 	}
 	return (e >> 63) ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * The IOMMU page (leaf) size vtdp.ko gives @len bytes of @buf at @iova:
+ * one MAP_EX and UNMAP_EX outside the timed cycles, through the same V3
+ * call (MapLogicalRangeEx) MAP_BENCH makes.  0 when not in V3
+ * Translate mode (or on failure, reported).
+ */
+static uint64_t leaf_size(int fd, bool v3, void *buf, size_t len, uint64_t iova)
+{
+	struct vtdp_td_map_ex m;
+	int32_t status;
+	int ret;
+
+	if (!v3)
+		return 0;
+	ret = td_map_ex(fd, 0, buf, len, iova, VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE, &m);
+	if (ret < 0 || m.status) {
+		fprintf(stderr, "vtdp-maplat: MAP_EX of %zu bytes: %s, status %#x\n",
+			len, ret < 0 ? strerror(-ret) : "ok", (uint32_t)m.status);
+		return 0;
+	}
+	if (td_unmap_ex(fd, 0, m.iova, &status) < 0 || status) {
+		fprintf(stderr, "vtdp-maplat: UNMAP_EX of %zu bytes failed\n", len);
+		return 0;
+	}
+	return m.page_size;
 }
 
 /* MAP_BENCH with every field given; returns 0 or -errno. */
@@ -261,14 +294,15 @@ int main(int argc, char **argv)
 		uint64_t sum = 0, msum = 0, usum = 0;
 		uint32_t done = 0;
 		int32_t status = 0;
+		uint64_t leaf;
 		int ret;
 
-		ret = td_map_bench(fd, buf, sizes[k], BENCH_IOVA,
+		ret = td_map_bench(fd, buf, sizes[k], SIZE_IOVA(k),
 				   VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
 				   iters < WARMUP ? iters : WARMUP, smp,
 				   &status, &done);
 		if (!ret)
-			ret = td_map_bench(fd, buf, sizes[k], BENCH_IOVA,
+			ret = td_map_bench(fd, buf, sizes[k], SIZE_IOVA(k),
 					   VTDP_TD_MAP_READ | VTDP_TD_MAP_WRITE,
 					   iters, smp, &status, &done);
 		if (ret < 0 || status || done != iters) {
@@ -285,21 +319,26 @@ int main(int argc, char **argv)
 			usum += smp[i].unmap_ns;
 		}
 		qsort(tot, iters, sizeof(*tot), cmp_u64);
+		leaf = leaf_size(fd, !strcmp(mode, "v3"), buf, sizes[k],
+				 SIZE_IOVA(k));
 		if (json)
 			printf("{\"maplat\": \"%s\", \"size\": %lu, \"n\": %u"
 			       ", \"mean_ns\": %.0f, \"p50_ns\": %" PRIu64
 			       ", \"p99_ns\": %" PRIu64 ", \"min_ns\": %" PRIu64
 			       ", \"max_ns\": %" PRIu64 ", \"map_mean_ns\": %.0f"
-			       ", \"unmap_mean_ns\": %.0f}\n", mode, sizes[k],
+			       ", \"unmap_mean_ns\": %.0f, \"iommu_page_size\": %" PRIu64
+			       "}\n", mode, sizes[k],
 			       iters, (double)sum / iters, pct(tot, iters, 50),
 			       pct(tot, iters, 99), tot[0], tot[iters - 1],
-			       (double)msum / iters, (double)usum / iters);
+			       (double)msum / iters, (double)usum / iters, leaf);
 		else
 			printf("%-15s %8lu bytes: map+unmap mean %8.0f ns, p50 %8" PRIu64
-			       " ns, p99 %8" PRIu64 " ns (map %.0f, unmap %.0f)\n",
+			       " ns, p99 %8" PRIu64 " ns (map %.0f, unmap %.0f)"
+			       "%s%" PRIu64 "\n",
 			       mode, sizes[k], (double)sum / iters,
 			       pct(tot, iters, 50), pct(tot, iters, 99),
-			       (double)msum / iters, (double)usum / iters);
+			       (double)msum / iters, (double)usum / iters,
+			       leaf ? ", IOMMU pages of " : "", leaf);
 		fflush(stdout);
 	}
 	close(fd);

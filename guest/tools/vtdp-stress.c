@@ -50,7 +50,8 @@
 
 #define PAGE		4096ULL
 #define MAX_THREADS	64
-#define MAX_PASIDS	1024
+/* vtdp-iommu's max-pasid-spaces default: one address space per PASID */
+#define MAX_PASIDS	4096
 #define IOVA_TOP	(1ULL << 40)	/* the driver's iova_limit */
 
 /*
@@ -81,6 +82,7 @@ static struct {
 	uint32_t min_len, max_len;
 	enum size_dist dist;
 	bool churn;		/* map and unmap around every descriptor */
+	bool pasid_only;	/* every descriptor tagged with a sub-device */
 	double fault_rate;	/* share of descriptors aimed to fault */
 	unsigned int kinds;	/* bitmask of enum fault_kind */
 	uint64_t seed;
@@ -343,7 +345,9 @@ static bool driver_saw(struct worker *w, const struct ctx *tag, uint64_t addr,
 /* One descriptor, verified.  Returns false when the worker must stop. */
 static bool one_op(struct worker *w)
 {
-	struct ctx *c = &w->ctx[rnd(w) % w->nctx], *tag = c;
+	/* --pasid-only: every thread has a sub-device (checked in main) */
+	unsigned int first = opt.pasid_only ? 1 : 0;
+	struct ctx *c = &w->ctx[first + rnd(w) % (w->nctx - first)], *tag = c;
 	uint32_t len = rnd_len(w);
 	uint32_t soff = rnd(w) % PAGE, doff = rnd(w) % PAGE;
 	uint64_t pattern = rnd(w), seq0 = 0;
@@ -632,6 +636,9 @@ static void usage(FILE *f)
 		"                         reserve them with hugepagesz=/hugepages=)\n"
 		"      --domain-type T    translate (default) or translate-s1, for the\n"
 		"                         sub-devices' domains and the RID domain\n"
+		"      --pasid-only       every descriptor tagged with a sub-device's\n"
+		"                         PASID, none untagged through the RID domain\n"
+		"                         (needs --pasids >= --threads)\n"
 		"  -c, --churn            map and unmap around every descriptor\n"
 		"                         (default: long-lived mappings)\n"
 		"  -f, --fault-rate R     share of descriptors aimed to fault, 0..1\n"
@@ -692,7 +699,7 @@ static bool ctx_setup(struct worker *w, struct ctx *c, unsigned int g,
 
 int main(int argc, char **argv)
 {
-	enum { O_SEED = 256, O_JSON, O_HUGE, O_PAGE, O_DOMAIN };
+	enum { O_SEED = 256, O_JSON, O_HUGE, O_PAGE, O_DOMAIN, O_PASID_ONLY };
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 't' },
@@ -709,6 +716,7 @@ int main(int argc, char **argv)
 		{ "hugepages", no_argument, NULL, O_HUGE },
 		{ "page-size", required_argument, NULL, O_PAGE },
 		{ "domain-type", required_argument, NULL, O_DOMAIN },
+		{ "pasid-only", no_argument, NULL, O_PASID_ONLY },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -762,6 +770,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case O_PASID_ONLY: opt.pasid_only = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -770,6 +779,10 @@ int main(int argc, char **argv)
 	    opt.pasids > MAX_PASIDS ||
 	    opt.fault_rate < 0 || opt.fault_rate > 1) {
 		usage(stderr);
+		return 2;
+	}
+	if (opt.pasid_only && opt.pasids < opt.threads) {
+		fprintf(stderr, "vtdp-stress: --pasid-only needs a sub-device per thread (--pasids >= --threads)\n");
 		return 2;
 	}
 	if (opt.fault_rate > 0 && !opt.pasids && !(opt.kinds & ~FK_PASID_KINDS)) {
@@ -921,7 +934,8 @@ int main(int argc, char **argv)
 	if (opt.json) {
 		printf("{\"seconds\": %.3f, \"mode\": \"%s\", \"size\": \"%s\""
 		       ", \"min_len\": %u, \"max_len\": %u, \"threads\": %u"
-		       ", \"queues\": %u, \"pasids\": %u, \"domain_type\": \"%s\""
+		       ", \"queues\": %u, \"pasids\": %u, \"pasid_only\": %s"
+		       ", \"domain_type\": \"%s\""
 		       ", \"page_size\": %" PRIu64 ", \"iommu_page_size\": %" PRIu64
 		       ", \"phys_contig\": %" PRIu64 ", \"churn\": %s, \"maps\": %" PRIu64
 		       ", \"ops\": %" PRIu64 ", \"bytes\": %" PRIu64
@@ -932,7 +946,7 @@ int main(int argc, char **argv)
 		       opt.passthrough ? "v3-passthrough" : "v3",
 		       opt.dist == SD_POW2 ? "pow2" : "uniform", opt.min_len,
 		       opt.max_len, opt.threads, opt.queues, opt.pasids,
-		       domain_name(opt.domain_type), opt.page_size,
+		       opt.pasid_only ? "true" : "false", domain_name(opt.domain_type), opt.page_size,
 		       st.maps ? (uint64_t)st.min_page_size : 0,
 		       st.maps ? (uint64_t)st.min_phys_contig : 0,
 		       opt.churn ? "true" : "false", (uint64_t)st.maps,

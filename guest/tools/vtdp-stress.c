@@ -119,6 +119,8 @@ struct stats {
 static struct stats st = { .min_page_size = UINT64_MAX,
 			   .min_phys_contig = UINT64_MAX };
 static atomic_bool stop;
+/* The clock starts when every thread has mapped its buffers. */
+static pthread_barrier_t mapped;
 
 /*
  * A context: the RID device (handle 0, untagged DMA) or one PASID
@@ -504,21 +506,26 @@ static bool one_op(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	bool ok = true;
 
-	for (unsigned int i = 0; i < w->nctx; i++) {
+	for (unsigned int i = 0; ok && i < w->nctx; i++) {
 		struct ctx *c = &w->ctx[i];
 
 		if (!opt.churn && map_buffers(w, c))
-			goto out;
+			ok = false;
 		/* The decoy is mapped read-only for the whole run. */
-		if ((opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
-		    map_one(w, c, c->ro, slot(c, SLOT_RO), VTDP_TD_MAP_READ, NULL))
-			goto out;
+		else if ((opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
+			 map_one(w, c, c->ro, slot(c, SLOT_RO), VTDP_TD_MAP_READ, NULL))
+			ok = false;
 	}
-	while (!atomic_load(&stop))
+	/*
+	 * Long-lived mappings are set up before the clock starts: with
+	 * thousands of sub-devices they take seconds, which are not DMA.
+	 */
+	pthread_barrier_wait(&mapped);
+	while (ok && !atomic_load(&stop))
 		if (!one_op(w))
 			break;
-out:
 	if (w->err[0])
 		atomic_store(&stop, true);
 	return NULL;
@@ -870,9 +877,11 @@ int main(int argc, char **argv)
 				return 1;
 	}
 
-	t0 = now();
+	pthread_barrier_init(&mapped, NULL, opt.threads + 1);
 	for (unsigned int i = 0; i < opt.threads; i++)
 		pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
+	pthread_barrier_wait(&mapped);
+	t0 = now();
 	while (!atomic_load(&stop) && (t1 = now()) - t0 < opt.seconds) {
 		usleep(100 * 1000);
 		if (!opt.quiet && t1 - last >= 1) {

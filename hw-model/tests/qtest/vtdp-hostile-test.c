@@ -107,7 +107,9 @@ static uint32_t td_raw(Env *e, unsigned int q, uint64_t ring)
         st = qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
         if ((st & VTDP_TD_QSTATUS_HALTED) ||
             qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == 1) {
-            return st;
+            /* again: the worker may have completed between the reads */
+            return qpci_io_readl(td, e->tdbar,
+                                 VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
         }
         g_usleep(1000);
     }

@@ -335,6 +335,11 @@ static inline TdResult td_imm(Env *e, unsigned int q, uint32_t qctrl,
         }
         g_usleep(1000);
     }
+    /*
+     * Again: the queue's worker may have completed the descriptor (QHEAD,
+     * HALTED, one BQL section) between the two reads above.
+     */
+    r.qstatus = qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
     g_assert_false(r.qstatus & VTDP_TD_QSTATUS_RING_FAULT);
     r.status = qtest_readl(e->t.qts, ring + 40);
     r.fault_info = qtest_readl(e->t.qts, ring + 44);

@@ -140,6 +140,18 @@ static void bench_free(struct bench *b)
  * mean cost.  Every translation must succeed: a fault would be measuring
  * the fault path, so it ends the benchmark with an error.
  */
+/* One result line: ns per iteration and the IOTLB hit rate since hits0/miss0. */
+static void report(const char *name, const struct bench *b, uint64_t ns,
+		   uint64_t iters, uint64_t hits0, uint64_t miss0)
+{
+	uint64_t hits = b->c.stats.iotlb_hits - hits0;
+	uint64_t misses = b->c.stats.iotlb_misses - miss0;
+
+	printf("%-28s %8.1f ns %12llu iterations  iotlb hit rate %.4f\n", name,
+	       (double)ns / iters, (unsigned long long)iters,
+	       hits + misses ? (double)hits / (hits + misses) : 0.0);
+}
+
 static void run_case(const char *name, struct bench *b, unsigned int span,
 		     double seconds)
 {
@@ -163,12 +175,7 @@ static void run_case(const char *name, struct bench *b, unsigned int span,
 		end = cpu_ns();
 	} while (end - start < (uint64_t)(seconds * 1e9));
 
-	uint64_t hits = b->c.stats.iotlb_hits - hits0;
-	uint64_t misses = b->c.stats.iotlb_misses - miss0;
-
-	printf("%-28s %8.1f ns %12llu iterations  iotlb hit rate %.4f\n", name,
-	       (double)(end - start) / iters, (unsigned long long)iters,
-	       hits + misses ? (double)hits / (hits + misses) : 0.0);
+	report(name, b, end - start, iters, hits0, miss0);
 }
 
 /*
@@ -211,12 +218,7 @@ static void run_inv_case(const char *name, struct bench *b,
 		end = cpu_ns();
 	} while (end - start < (uint64_t)(seconds * 1e9));
 
-	uint64_t hits = b->c.stats.iotlb_hits - hits0;
-	uint64_t misses = b->c.stats.iotlb_misses - miss0;
-
-	printf("%-28s %8.1f ns %12llu iterations  iotlb hit rate %.4f\n", name,
-	       (double)(end - start) / iters, (unsigned long long)iters,
-	       hits + misses ? (double)hits / (hits + misses) : 0.0);
+	report(name, b, end - start, iters, hits0, miss0);
 }
 
 int main(int argc, char **argv)

@@ -2000,6 +2000,14 @@ static struct pci_driver td_driver = {
 	.probe = td_probe,
 	.remove = td_remove,
 	.err_handler = &td_err_handler,
+	/*
+	 * In V3 mode vtdp.ko owns the endpoint's translation: binding must
+	 * not make the Linux IOMMU core (vtdp.ko iommu_core=1) count us as a
+	 * user of its default domain, or V3 CreateDevice could not claim DMA
+	 * ownership.  In dma-api mode the default domain stays attached, as
+	 * nobody claims it.
+	 */
+	.driver_managed_dma = true,
 };
 static int td_objects_show(struct seq_file *m, void *unused)
 {

@@ -136,6 +136,134 @@ struct vtdp_context_entry *vtdp_context_entry(struct vtdp_iommu *iommu,
 	return &tbl[devfn & 0x7f];
 }
 
+/**
+ * vtdp_behind() - is @pdev's DMA translated by @iommu?
+ * @iommu: the unit
+ * @pdev: a PCI function
+ *
+ * The model translates the functions of its root bus and everything below
+ * it (bridges included), but not its own.
+ */
+bool vtdp_behind(struct vtdp_iommu *iommu, struct pci_dev *pdev)
+{
+	struct pci_bus *a = pdev->bus, *b = iommu->pdev->bus;
+
+	while (!pci_is_root_bus(a))
+		a = a->parent;
+	while (!pci_is_root_bus(b))
+		b = b->parent;
+	return a == b;
+}
+
+/**
+ * vtdp_context_set() - point a scalable-mode context entry at a PASID dir
+ * @iommu: the unit
+ * @ce: the entry (from vtdp_context_entry())
+ * @pasid_dir: PASID directory of 2^(@pdts + 7) entries
+ * @pdts: its size field
+ * @pasid_tagged: accept PASID-tagged requests (PASIDE)
+ *
+ * Requests without PASID use RID_PASID 0.  Present last: the hardware
+ * never sees a half-written entry.  The caller invalidates.
+ */
+void vtdp_context_set(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce,
+		      u64 *pasid_dir, unsigned int pdts, bool pasid_tagged)
+{
+	u64 ctx0 = (virt_to_phys(pasid_dir) & VTDP_ADDR_MASK) |
+		   ((u64)pdts << VTDP_CTX_PDTS_SHIFT) | VTDP_CTX_P;
+
+	if (pasid_tagged)
+		ctx0 |= VTDP_CTX_PASIDE;
+	WRITE_ONCE(ce->val[0], 0);
+	wmb();
+	WRITE_ONCE(ce->val[1], VTDP_PASID_RID_DEFAULT);	/* RID_PASID */
+	WRITE_ONCE(ce->val[2], 0);
+	WRITE_ONCE(ce->val[3], 0);
+	wmb();
+	WRITE_ONCE(ce->val[0], ctx0);
+	vtdp_flush_table(iommu, ce, sizeof(*ce));
+}
+
+/**
+ * vtdp_context_clear() - make a context entry not present
+ * @iommu: the unit
+ * @ce: the entry
+ *
+ * The caller invalidates.
+ */
+void vtdp_context_clear(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce)
+{
+	WRITE_ONCE(ce->val[0], 0);
+	wmb();
+	WRITE_ONCE(ce->val[1], 0);
+	vtdp_flush_table(iommu, ce, sizeof(*ce));
+}
+
+/**
+ * vtdp_write_pasid_entry() - install a PASID-table entry
+ * @iommu: the unit
+ * @pe: the entry in the table
+ * @val: its new value
+ */
+void vtdp_write_pasid_entry(struct vtdp_iommu *iommu,
+			    struct vtdp_pasid_entry *pe,
+			    const struct vtdp_pasid_entry *val)
+{
+	unsigned int i;
+
+	/* P last, so the hardware never sees a half-written present entry */
+	for (i = 1; i < ARRAY_SIZE(pe->val); i++)
+		WRITE_ONCE(pe->val[i], val->val[i]);
+	wmb();
+	WRITE_ONCE(pe->val[0], val->val[0]);
+	vtdp_flush_table(iommu, pe, sizeof(*pe));
+}
+
+/**
+ * vtdp_clear_pasid_entry() - make a PASID-table entry not present
+ * @iommu: the unit
+ * @pe: the entry
+ */
+void vtdp_clear_pasid_entry(struct vtdp_iommu *iommu,
+			    struct vtdp_pasid_entry *pe)
+{
+	unsigned int i;
+
+	WRITE_ONCE(pe->val[0], 0);
+	wmb();
+	for (i = 1; i < ARRAY_SIZE(pe->val); i++)
+		WRITE_ONCE(pe->val[i], 0);
+	vtdp_flush_table(iommu, pe, sizeof(*pe));
+}
+
+/**
+ * vtdp_pasid_entry_ss() - PASID-entry value: second-stage translation
+ * @val: receives the value
+ * @did: domain id
+ * @pgd: the 4-level second-stage table
+ */
+void vtdp_pasid_entry_ss(struct vtdp_pasid_entry *val, u16 did, u64 *pgd)
+{
+	memset(val, 0, sizeof(*val));
+	val->val[0] = VTDP_PE0_P | ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
+		      ((u64)VTDP_PGTT_SS << VTDP_PE0_PGTT_SHIFT) |
+		      (virt_to_phys(pgd) & VTDP_PE0_SSPTPTR_MASK);
+	val->val[1] = did;
+}
+
+/**
+ * vtdp_pasid_entry_pt() - PASID-entry value: pass-through (no translation)
+ * @val: receives the value
+ * @did: domain id that tags the entry
+ */
+void vtdp_pasid_entry_pt(struct vtdp_pasid_entry *val, u16 did)
+{
+	memset(val, 0, sizeof(*val));
+	val->val[0] = VTDP_PE0_P | ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
+		      ((u64)VTDP_PGTT_PT << VTDP_PE0_PGTT_SHIFT);
+	val->val[1] = did;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Queued invalidation                                                     */
 
@@ -651,6 +779,12 @@ static int vtdp_objects_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtdp_objects);
 
+static int vtdp_iommu_core_show(struct seq_file *m, void *unused)
+{
+	return vtdp_core_debugfs_show(m, m->private);
+}
+DEFINE_SHOW_ATTRIBUTE(vtdp_iommu_core);
+
 static int vtdp_selftest_show(struct seq_file *m, void *unused)
 {
 	return vtdp_v3_selftest(m);
@@ -806,6 +940,7 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	spin_lock_init(&iommu->token_lock);
 	ida_init(&iommu->did_ida);
 	ida_init(&iommu->pasid_ida);
+	INIT_LIST_HEAD(&iommu->pt_devices);
 	pci_set_drvdata(pdev, iommu);
 
 	ret = pcim_enable_device(pdev);
@@ -877,9 +1012,21 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vtdp_clear_faults(iommu);
 	writel(0, iommu->regs + VTDP_REG_FECTL);
 
+	/*
+	 * Functions that already have a driver (built in, bound at boot)
+	 * keep working: pass-through context entries before translation.
+	 */
+	ret = ida_alloc_range(&iommu->did_ida, 1, iommu->did_max, GFP_KERNEL);
+	if (ret < 0)
+		goto err_irq;
+	iommu->pt_did = ret;
+	ret = vtdp_core_passthrough_bound(iommu);
+	if (ret)
+		goto err_pt;
+
 	ret = vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, true);
 	if (ret)
-		goto err_irq;
+		goto err_pt;
 
 	ret = vtdp_v3_register(iommu);
 	if (ret)
@@ -892,6 +1039,8 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				    &vtdp_stats_fops);
 		debugfs_create_file("selftest", 0400, vtdp_debugfs_root, iommu,
 				    &vtdp_selftest_fops);
+		debugfs_create_file("iommu_core", 0400, vtdp_debugfs_root,
+				    iommu, &vtdp_iommu_core_fops);
 		debugfs_create_file("inject_skip_invalidation", 0600,
 				    vtdp_debugfs_root, iommu, &vtdp_inject_fops);
 	}
@@ -900,10 +1049,15 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		 VTDP_VER_MAJOR(iommu->ver), VTDP_VER_MINOR(iommu->ver),
 		 iommu->cap, iommu->ecap, iommu->nfr, iommu->did_max,
 		 iommu->aw_bits);
+
+	/* Last: the core probes and attaches devices right away. */
+	vtdp_core_register(iommu);
 	return 0;
 
 err_te:
 	vtdp_gcmd_latch(iommu, VTDP_GCMD_TE, false);
+err_pt:
+	vtdp_core_free_passthrough(iommu);
 err_irq:
 	writel(VTDP_FECTL_IM, iommu->regs + VTDP_REG_FECTL);
 	free_irq(iommu->fault_irq, iommu);
@@ -913,6 +1067,7 @@ err_qi:
 	vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, false);
 err_tables:
 	vtdp_free_tables(iommu);
+	ida_destroy(&iommu->did_ida);
 	return ret;
 }
 
@@ -921,11 +1076,13 @@ static void vtdp_remove(struct pci_dev *pdev)
 	struct vtdp_iommu *iommu = pci_get_drvdata(pdev);
 
 	/* No new clients; objects still alive are torn down below. */
+	vtdp_core_unregister(iommu);
 	vtdp_v3_unregister(iommu);
 	if (vtdp_debugfs_root) {
 		debugfs_lookup_and_remove("regs", vtdp_debugfs_root);
 		debugfs_lookup_and_remove("stats", vtdp_debugfs_root);
 		debugfs_lookup_and_remove("selftest", vtdp_debugfs_root);
+		debugfs_lookup_and_remove("iommu_core", vtdp_debugfs_root);
 		debugfs_lookup_and_remove("inject_skip_invalidation",
 					  vtdp_debugfs_root);
 	}
@@ -934,6 +1091,7 @@ static void vtdp_remove(struct pci_dev *pdev)
 	free_irq(iommu->fault_irq, iommu);
 	pci_free_irq_vectors(pdev);
 	vtdp_v3_teardown(iommu);
+	vtdp_core_free_passthrough(iommu);
 	vtdp_gcmd_latch(iommu, VTDP_GCMD_QIE, false);
 	vtdp_free_tables(iommu);
 	ida_destroy(&iommu->did_ida);

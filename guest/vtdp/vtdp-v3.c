@@ -267,70 +267,19 @@ static bool vtdp_range_fits(unsigned int aw_bits, u64 la, u64 npages)
 
 /* ---------------------------------------------------------------------- */
 /* Page tables: second-stage (Translate) or first-stage (TranslateS1)      */
+/* (the format code is vtdp-pgtable.c, shared with the IOMMU-core domains) */
 
-/*
- * Bits 0 and 1 are "present" in both formats: SS R|W, FS P|RW.  Non-leaf
- * entries allow everything and let the leaf decide; first-stage ones also
- * allow user (non-privileged) requests, which is what devices issue.
- */
-#define VTDP_SS_PRESENT	(VTDP_SS_R | VTDP_SS_W)
-#define VTDP_FS_NONLEAF	(VTDP_FS_P | VTDP_FS_RW | VTDP_FS_US)
+/* V3 calls may ask for huge regions: fail rather than wake the OOM killer. */
+#define VTDP_V3_TABLE_GFP	(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN)
 
 static bool vtdp_is_s1(const struct v3_domain *d)
 {
 	return d->type == V3_DOMAIN_TYPE_TRANSLATE_S1;
 }
 
-/* Pages a leaf at @level maps: 1, 512 (2 MiB) or 512 * 512 (1 GiB). */
-#define VTDP_LEVEL_PAGES(level)	(1ULL << (9 * ((level) - 1)))
-
-static bool vtdp_is_leaf(u64 e, int level)
-{
-	return (e & VTDP_SS_PRESENT) && (level == 1 || (e & VTDP_SS_PS));
-}
-
-/*
- * The entry for @la at @level (1: the 4 KiB leaf), allocating the tables
- * above it when @alloc.  NULL when a table is missing (and !@alloc, or no
- * memory) or a large leaf above @level maps @la.
- */
 static u64 *vtdp_pte_at(struct v3_domain *d, u64 la, int target, bool alloc)
 {
-	struct vtdp_iommu *iommu = d->iommu;
-	u64 *tbl = d->pgd;
-	int level;
-
-	for (level = VTDP_SS_LEVELS; level > target; level--) {
-		u64 *e = &tbl[VTDP_LEVEL_INDEX(la, level)];
-		u64 v = READ_ONCE(*e);
-
-		if (vtdp_is_leaf(v, level))
-			return NULL;
-		if (!(v & VTDP_SS_PRESENT)) {
-			void *next;
-
-			if (!alloc)
-				return NULL;
-			/*
-			 * A caller may ask for huge identity regions: fail
-			 * with INSUFFICIENT_RESOURCES rather than wake the
-			 * OOM killer.
-			 */
-			next = (void *)get_zeroed_page(GFP_KERNEL | __GFP_NORETRY |
-						       __GFP_NOWARN);
-			if (!next)
-				return NULL;
-			vtdp_live_add(table_pages, 1);
-			vtdp_flush_table(iommu, next, PAGE_SIZE);
-			/* non-leaf: R/W set, the leaf decides */
-			v = virt_to_phys(next) |
-			    (vtdp_is_s1(d) ? VTDP_FS_NONLEAF : VTDP_SS_PRESENT);
-			WRITE_ONCE(*e, v);
-			vtdp_flush_table(iommu, e, sizeof(*e));
-		}
-		tbl = phys_to_virt(v & VTDP_SS_ADDR_MASK);
-	}
-	return &tbl[VTDP_LEVEL_INDEX(la, target)];
+	return vtdp_pgt_pte_at(&d->pt, la, target, alloc ? VTDP_V3_TABLE_GFP : 0);
 }
 
 static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
@@ -338,43 +287,10 @@ static u64 *vtdp_pte(struct v3_domain *d, u64 la, bool alloc)
 	return vtdp_pte_at(d, la, 1, alloc);
 }
 
-/*
- * The leaf that maps @la and its level, or NULL.  Context: d->mutex held.
- */
+/* The leaf that maps @la and its level, or NULL.  Context: d->mutex held. */
 static u64 *vtdp_leaf(struct v3_domain *d, u64 la, int *level)
 {
-	u64 *tbl = d->pgd;
-	int l;
-
-	for (l = VTDP_SS_LEVELS; tbl; l--) {
-		u64 *e = &tbl[VTDP_LEVEL_INDEX(la, l)];
-		u64 v = READ_ONCE(*e);
-
-		if (vtdp_is_leaf(v, l)) {
-			*level = l;
-			return e;
-		}
-		if (!(v & VTDP_SS_PRESENT) || l == 1)
-			return NULL;
-		tbl = phys_to_virt(v & VTDP_SS_ADDR_MASK);
-	}
-	return NULL;
-}
-
-/*
- * May @d map with a leaf at @level?  Second stage: as CAP.SLLPS says;
- * first stage: 2 MiB always, 1 GiB with CAP.FL1GP (VT-d 3.6, 11.4.2).
- */
-static bool vtdp_large_ok(const struct v3_domain *d, int level)
-{
-	u64 cap = d->iommu->cap;
-
-	if (level == 2)
-		return vtdp_is_s1(d) || (cap & VTDP_CAP_SLLPS_2M);
-	if (level == 3)
-		return vtdp_is_s1(d) ? !!(cap & VTDP_CAP_FL1GP) :
-				       !!(cap & VTDP_CAP_SLLPS_1G);
-	return level == 1;
+	return vtdp_pgt_leaf(&d->pt, la, level);
 }
 
 /*
@@ -395,7 +311,7 @@ static int vtdp_leaf_level(struct v3_domain *d, const struct v3_map_phys *phys,
 		u64 n = VTDP_LEVEL_PAGES(level), size = n << VTDP_PAGE_SHIFT;
 		u64 *e;
 
-		if (!vtdp_large_ok(d, level) || (la & (size - 1)) ||
+		if (!vtdp_pgt_large_ok(&d->pt, level) || (la & (size - 1)) ||
 		    npages - i < n || (vtdp_phys_page(phys, i) & (size - 1)) ||
 		    vtdp_phys_run(phys, i, i + n) < n)
 			continue;
@@ -409,92 +325,19 @@ static int vtdp_leaf_level(struct v3_domain *d, const struct v3_map_phys *phys,
 	return 1;
 }
 
-static void vtdp_free_level(u64 *tbl, int level)
-{
-	unsigned int i;
-
-	if (level > 1)
-		for (i = 0; i < VTDP_LEVEL_ENTRIES; i++)
-			if ((tbl[i] & VTDP_SS_PRESENT) && !(tbl[i] & VTDP_SS_PS))
-				vtdp_free_level(phys_to_virt(tbl[i] & VTDP_SS_ADDR_MASK),
-						level - 1);
-	free_page((unsigned long)tbl);
-	vtdp_live_add(table_pages, -1);
-}
-
-/* Leaves of [la, +npages) in the leaf table that holds @la. */
-static u64 vtdp_leaf_run(u64 la, u64 npages)
-{
-	return min_t(u64, npages,
-		     VTDP_LEVEL_ENTRIES - VTDP_LEVEL_INDEX(la, 1));
-}
-
 static int vtdp_domain_inv_range(struct v3_domain *d, u64 la, u64 npages);
 
-/*
- * Replace the large leaf *@e at @level, which maps @base, by a table of
- * leaves one level down with the same translation, so that part of it can
- * be unmapped.  The old leaf is invalidated: the unit may hold it cached.
- * Context: d->mutex held.
- */
-static void vtdp_split_leaf(struct v3_domain *d, u64 *e, int level, u64 base)
+/* vtdp_pgtable.inv_range of V3 domains (after splitting a large leaf) */
+static int vtdp_pt_inv_range(struct vtdp_pgtable *pt, u64 la, u64 npages)
 {
-	u64 v = READ_ONCE(*e), step = VTDP_LEVEL_PAGES(level - 1) << VTDP_PAGE_SHIFT;
-	u64 bits = v & ~VTDP_SS_ADDR_MASK & ~VTDP_SS_PS;
-	u64 pa = v & VTDP_SS_ADDR_MASK;
-	u64 *tbl;
-	unsigned int i;
-
-	/* An unmap must not fail half way: a page table is worth waiting for. */
-	tbl = (u64 *)get_zeroed_page(GFP_KERNEL | __GFP_NOFAIL);
-	vtdp_live_add(table_pages, 1);
-	for (i = 0; i < VTDP_LEVEL_ENTRIES; i++)
-		tbl[i] = (pa + i * step) | bits | (level - 1 > 1 ? VTDP_SS_PS : 0);
-	vtdp_flush_table(d->iommu, tbl, PAGE_SIZE);
-	WRITE_ONCE(*e, virt_to_phys(tbl) |
-		   (vtdp_is_s1(d) ? VTDP_FS_NONLEAF : VTDP_SS_PRESENT));
-	vtdp_flush_table(d->iommu, e, sizeof(*e));
-	vtdp_domain_inv_range(d, base, VTDP_LEVEL_PAGES(level));
+	return vtdp_domain_inv_range(container_of(pt, struct v3_domain, pt),
+				     la, npages);
 }
 
-/*
- * Clear the leaves mapping [la, +npages); a large leaf that sticks out of
- * the range is split first.  4 KiB leaves are cleared a leaf table at a
- * time (one walk per table: map+unmap cost must not grow with the depth).
- * Context: d->mutex held.
- */
+/* Clear the leaves mapping [la, +npages).  Context: d->mutex held. */
 static void vtdp_clear_leaves(struct v3_domain *d, u64 la, u64 npages)
 {
-	u64 i, j, *pte;
-	int level;
-
-	if (!d->pgd)
-		return;
-	for (i = 0; i < npages; ) {
-		u64 addr = la + (i << VTDP_PAGE_SHIFT), n, base;
-
-		pte = vtdp_leaf(d, addr, &level);
-		if (!pte || level == 1) {
-			n = vtdp_leaf_run(addr, npages - i);
-			pte = vtdp_pte(d, addr, false);
-			if (pte) {	/* else no leaf table: nothing mapped */
-				for (j = 0; j < n; j++)
-					WRITE_ONCE(pte[j], 0);
-				vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
-			}
-			i += n;
-			continue;
-		}
-		n = VTDP_LEVEL_PAGES(level);
-		base = addr & ~((n << VTDP_PAGE_SHIFT) - 1);
-		if (base != addr || npages - i < n) {
-			vtdp_split_leaf(d, pte, level, base);
-			continue;	/* again, one level down */
-		}
-		WRITE_ONCE(*pte, 0);
-		vtdp_flush_table(d->iommu, pte, sizeof(*pte));
-		i += n;
-	}
+	vtdp_pgt_clear_leaves(&d->pt, la, npages);
 }
 
 static struct vtdp_extent *vtdp_extent_alloc(void)
@@ -555,23 +398,11 @@ static int vtdp_domain_inv_range(struct v3_domain *d, u64 la, u64 npages)
 	return ret;
 }
 
-/*
- * Leaf bits for V3 permissions.  First stage has no write-only pages:
- * present means readable, so WRITE alone also grants read.  A and D are
- * set up front so that the walk has nothing to write back.
- */
+/* Leaf bits for V3 permissions (see vtdp_pgt_leaf_bits()). */
 static u64 vtdp_leaf_bits(const struct v3_domain *d, u32 perms)
 {
-	u64 bits = 0;
-
-	if (vtdp_is_s1(d))
-		return VTDP_FS_P | VTDP_FS_US | VTDP_FS_A |
-		       ((perms & V3_ACCESS_WRITE) ? VTDP_FS_RW | VTDP_FS_D : 0);
-	if (perms & V3_ACCESS_READ)
-		bits |= VTDP_SS_R;
-	if (perms & V3_ACCESS_WRITE)
-		bits |= VTDP_SS_W;
-	return bits;
+	return vtdp_pgt_leaf_bits(&d->pt, perms & V3_ACCESS_READ,
+				  perms & V3_ACCESS_WRITE);
 }
 
 /*
@@ -602,7 +433,7 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 	 * where the unit supports it: fewer table pages and IOTLB entries.
 	 * 4 KiB leaves are written a leaf table at a time (one walk each).
 	 */
-	for (i = 0; d->pgd && i < npages; i += n) {
+	for (i = 0; d->pt.pgd && i < npages; i += n) {
 		u64 addr = la + (i << VTDP_PAGE_SHIFT);
 		int level = vtdp_leaf_level(d, phys, addr, i, npages);
 
@@ -617,7 +448,7 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 			vtdp_flush_table(d->iommu, pte, sizeof(*pte));
 		} else {
 			/* up to the leaf table's end, where a large leaf may start */
-			n = vtdp_leaf_run(addr, npages - i);
+			n = vtdp_pgt_leaf_run(addr, npages - i);
 			for (j = 0; j < n; j++) {
 				pa = phys ? vtdp_phys_page(phys, i + j) :
 					    addr + (j << VTDP_PAGE_SHIFT);
@@ -639,13 +470,13 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 	interval_tree_insert(&ext->node, &d->extents);
 
 	/* Caching mode: not-present entries may be cached, so invalidate. */
-	if (d->pgd && (d->iommu->cap & VTDP_CAP_CM))
+	if (d->pt.pgd && (d->iommu->cap & VTDP_CAP_CM))
 		vtdp_domain_inv_range(d, la, npages);
 	return V3_STATUS_SUCCESS;
 
 rollback:
 	vtdp_clear_leaves(d, la, i);
-	if (i && d->pgd)
+	if (i && d->pt.pgd)
 		vtdp_domain_inv_range(d, la, i);
 	vtdp_extent_free(ext);
 	return V3_STATUS_INSUFFICIENT_RESOURCES;
@@ -754,8 +585,7 @@ static v3_status_t vtdp_add_withheld(struct v3_domain *d, u64 first, u64 last)
 
 static void vtdp_domain_free(struct v3_domain *d)
 {
-	if (d->pgd)
-		vtdp_free_level(d->pgd, VTDP_SS_LEVELS);
+	vtdp_pgt_destroy(&d->pt);
 	vtdp_free_extents(d);
 	if (d->did)
 		ida_free(&d->iommu->did_ida, d->did);
@@ -841,11 +671,11 @@ static v3_status_t vtdp_create_domain_ex(enum v3_domain_type type,
 
 	if (vtdp_is_translate(d)) {
 		st = V3_STATUS_INSUFFICIENT_RESOURCES;
-		d->pgd = (void *)get_zeroed_page(GFP_KERNEL);
-		if (!d->pgd)
+		d->pt.iommu = iommu;
+		d->pt.s1 = vtdp_is_s1(d);
+		d->pt.inv_range = vtdp_pt_inv_range;
+		if (vtdp_pgt_init(&d->pt, GFP_KERNEL))
 			goto err;
-		vtdp_live_add(table_pages, 1);
-		vtdp_flush_table(iommu, d->pgd, PAGE_SIZE);
 
 		/* The interrupt window is never a DMA target. */
 		st = vtdp_add_withheld(d,
@@ -932,56 +762,26 @@ static v3_status_t vtdp_delete_domain(struct v3_domain *domain)
 /* ---------------------------------------------------------------------- */
 /* Attach / detach (RID_PASID entry of the device's PASID table)           */
 
-static void vtdp_write_pasid_entry(struct vtdp_iommu *iommu,
-				   struct vtdp_pasid_entry *pe,
-				   const struct vtdp_pasid_entry *val)
-{
-	unsigned int i;
-
-	/* P last, so the hardware never sees a half-written present entry */
-	for (i = 1; i < ARRAY_SIZE(pe->val); i++)
-		WRITE_ONCE(pe->val[i], val->val[i]);
-	wmb();
-	WRITE_ONCE(pe->val[0], val->val[0]);
-	vtdp_flush_table(iommu, pe, sizeof(*pe));
-}
-
-static void vtdp_clear_pasid_entry(struct vtdp_iommu *iommu,
-				   struct vtdp_pasid_entry *pe)
-{
-	unsigned int i;
-
-	WRITE_ONCE(pe->val[0], 0);
-	wmb();
-	for (i = 1; i < ARRAY_SIZE(pe->val); i++)
-		WRITE_ONCE(pe->val[i], 0);
-	vtdp_flush_table(iommu, pe, sizeof(*pe));
-}
-
 /* The PASID-table entry that makes requests use @d; -EINVAL if none can. */
 static int vtdp_pasid_entry_for(const struct v3_domain *d,
 				struct vtdp_pasid_entry *val)
 {
-	memset(val, 0, sizeof(*val));
-	val->val[1] = d->did;
-	if (d->type == V3_DOMAIN_TYPE_TRANSLATE)
-		val->val[0] = VTDP_PE0_P |
-			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
-			      ((u64)VTDP_PGTT_SS << VTDP_PE0_PGTT_SHIFT) |
-			      (virt_to_phys(d->pgd) & VTDP_PE0_SSPTPTR_MASK);
-	else if (d->type == V3_DOMAIN_TYPE_TRANSLATE_S1) {
+	if (d->type == V3_DOMAIN_TYPE_TRANSLATE) {
+		vtdp_pasid_entry_ss(val, d->did, d->pt.pgd);
+	} else if (d->type == V3_DOMAIN_TYPE_TRANSLATE_S1) {
 		/* 4-level first stage; user requests only (SRE clear) */
+		memset(val, 0, sizeof(*val));
 		val->val[0] = VTDP_PE0_P |
 			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
 			      ((u64)VTDP_PGTT_FS << VTDP_PE0_PGTT_SHIFT);
-		val->val[2] = (virt_to_phys(d->pgd) & VTDP_PE2_FLPTPTR_MASK) |
+		val->val[1] = d->did;
+		val->val[2] = (virt_to_phys(d->pt.pgd) & VTDP_PE2_FLPTPTR_MASK) |
 			      VTDP_PE2_FLPM_4LVL;
-	} else if (d->type == V3_DOMAIN_TYPE_PASS_THROUGH)
-		val->val[0] = VTDP_PE0_P |
-			      ((u64)VTDP_PE_AW_48 << VTDP_PE0_AW_SHIFT) |
-			      ((u64)VTDP_PGTT_PT << VTDP_PE0_PGTT_SHIFT);
-	else
+	} else if (d->type == V3_DOMAIN_TYPE_PASS_THROUGH) {
+		vtdp_pasid_entry_pt(val, d->did);
+	} else {
 		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -1388,7 +1188,7 @@ static void vtdp_identity_undo(struct v3_domain *d, u64 pa, u64 len)
 		vtdp_extent_free(container_of(n, struct vtdp_extent, node));
 	}
 	vtdp_clear_leaves(d, pa, len);
-	if (d->pgd)
+	if (d->pt.pgd)
 		vtdp_domain_inv_range(d, pa, len);
 }
 
@@ -1516,7 +1316,7 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 			 &spare[k + 1]);
 		vtdp_clear_leaves(d, pa, len);
 	}
-	if (d->pgd) {
+	if (d->pt.pgd) {
 		int ret = 0;
 
 		/* one invalidation per run: the runs may lie far apart */
@@ -1645,13 +1445,6 @@ void vtdp_v3_deliver_fault(struct vtdp_iommu *iommu,
 
 /* ---------------------------------------------------------------------- */
 /* DMA devices                                                             */
-
-static struct pci_bus *vtdp_root_bus(struct pci_bus *bus)
-{
-	while (!pci_is_root_bus(bus))
-		bus = bus->parent;
-	return bus;
-}
 
 static v3_status_t
 vtdp_parse_config(struct vtdp_iommu *iommu, struct pci_dev *pdev,
@@ -1796,6 +1589,22 @@ static void vtdp_device_free(struct v3_dma_device *v)
 	vtdp_live_add(devices, -1);
 }
 
+/* Give @v's function back to the Linux IOMMU core, if it was taken. */
+static void vtdp_release_dma_owner(struct v3_dma_device *v)
+{
+	struct iommu_group *group;
+
+	if (!v->dma_owner_claimed)
+		return;
+	v->dma_owner_claimed = false;
+	/* gone when the function was removed while V3 held it */
+	group = iommu_group_get(&v->pdev->dev);
+	if (!group)
+		return;
+	iommu_device_release_dma_owner(&v->pdev->dev);
+	iommu_group_put(group);
+}
+
 static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 				      const struct v3_device_creation_config *cfg,
 				      struct v3_dma_device **out)
@@ -1805,15 +1614,13 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	struct vtdp_context_entry *ce;
 	struct v3_dma_device *v, *o;
 	v3_status_t st;
-	u64 ctx0;
 
 	might_sleep();
 	if (out)
 		*out = NULL;
 	if (!pdev)
 		return V3_STATUS_INVALID_PARAMETER;
-	if (!iommu || pdev == iommu->pdev ||
-	    vtdp_root_bus(pdev->bus) != vtdp_root_bus(iommu->pdev->bus))
+	if (!iommu || pdev == iommu->pdev || !vtdp_behind(iommu, pdev))
 		return V3_STATUS_NOT_FOUND;
 	st = vtdp_parse_config(iommu, pdev, cfg, &info);
 	if (st)
@@ -1854,6 +1661,25 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	vtdp_flush_table(iommu, v->pasid_dir,
 			 VTDP_PDIR_ENTRIES(v->pdts) * sizeof(u64));
 
+	/*
+	 * V3 and the Linux IOMMU core never both own a function: take it
+	 * from the core first (which attaches its blocked domain, so the
+	 * core's context entry is gone before ours is written).  Outside
+	 * iommu->lock: the core's attach takes it.
+	 */
+	if (vtdp_core_owns(iommu, pdev)) {
+		int ret = iommu_device_claim_dma_owner(&pdev->dev, iommu);
+
+		if (ret) {
+			dev_info(&iommu->pdev->dev,
+				 "CreateDevice %s: the Linux IOMMU core's DMA API is in use (%d)\n",
+				 pci_name(pdev), ret);
+			vtdp_device_free(v);
+			return V3_STATUS_RESOURCE_IN_USE;
+		}
+		v->dma_owner_claimed = true;
+	}
+
 	mutex_lock(&iommu->lock);
 	list_for_each_entry(o, &iommu->devices, link) {
 		if (o->pdev == pdev) {
@@ -1874,21 +1700,15 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 	if (info.pasid_tagged_dma_enabled)
 		vtdp_pasid_enable(v);
 
-	ctx0 = (virt_to_phys(v->pasid_dir) & VTDP_ADDR_MASK) |
-	       ((u64)v->pdts << VTDP_CTX_PDTS_SHIFT) | VTDP_CTX_P;
-	if (info.pasid_tagged_dma_enabled)
-		ctx0 |= VTDP_CTX_PASIDE;
-	WRITE_ONCE(ce->val[1], VTDP_PASID_RID_DEFAULT);	/* RID_PASID */
-	WRITE_ONCE(ce->val[2], 0);
-	WRITE_ONCE(ce->val[3], 0);
-	wmb();
-	WRITE_ONCE(ce->val[0], ctx0);
-	vtdp_flush_table(iommu, ce, sizeof(*ce));
+	vtdp_context_set(iommu, ce, v->pasid_dir, v->pdts,
+			 info.pasid_tagged_dma_enabled);
 	if (vtdp_inv_context_device(iommu, v->sid) ||
 	    vtdp_inv_pasid_cache_global(iommu))
 		dev_warn(&iommu->pdev->dev,
 			 "%s: invalidation after context setup failed\n",
 			 pci_name(pdev));
+	/* a function bound before load had a pass-through context: now ours */
+	vtdp_core_drop_passthrough(iommu, v->sid);
 
 	pci_dev_get(pdev);
 	list_add_tail(&v->link, &iommu->devices);
@@ -1898,6 +1718,7 @@ static v3_status_t vtdp_create_device(struct pci_dev *pdev,
 
 err_unlock:
 	mutex_unlock(&iommu->lock);
+	vtdp_release_dma_owner(v);
 	vtdp_device_free(v);
 	return st;
 }
@@ -1924,12 +1745,8 @@ static v3_status_t vtdp_delete_device(struct v3_dma_device *dev)
 	}
 	ce = vtdp_context_entry(iommu, v->pdev->bus->number, v->pdev->devfn,
 				false);
-	if (ce) {
-		WRITE_ONCE(ce->val[0], 0);
-		wmb();
-		WRITE_ONCE(ce->val[1], 0);
-		vtdp_flush_table(iommu, ce, sizeof(*ce));
-	}
+	if (ce)
+		vtdp_context_clear(iommu, ce);
 	if (vtdp_inv_context_device(iommu, v->sid) ||
 	    vtdp_inv_pasid_cache_global(iommu))
 		dev_err(&iommu->pdev->dev,
@@ -1941,6 +1758,8 @@ static v3_status_t vtdp_delete_device(struct v3_dma_device *dev)
 	wait_event(v->fault_wq, vtdp_fault_idle(v));
 	wait_event(v->cb_wq, vtdp_device_unpinned(v));
 	vtdp_pasid_disable(v);
+	/* the core attaches its default domain again */
+	vtdp_release_dma_owner(v);
 	pci_dev_put(v->pdev);
 	vtdp_device_free(v);
 	module_put(THIS_MODULE);
@@ -2019,8 +1838,7 @@ vtdp_query_input_mappings(struct pci_dev *pdev,
 	 */
 	if (!pdev)
 		return V3_STATUS_INVALID_PARAMETER_1;
-	if (!iommu || pdev == iommu->pdev ||
-	    vtdp_root_bus(pdev->bus) != vtdp_root_bus(iommu->pdev->bus))
+	if (!iommu || pdev == iommu->pdev || !vtdp_behind(iommu, pdev))
 		return V3_STATUS_UNSUCCESSFUL;
 	if (buf_bytes < sizeof(*buf)) {
 		if (ret_bytes)
@@ -3040,7 +2858,7 @@ u64 vtdp_v3_mapping_page_size(struct v3_domain *domain, u64 la, u64 npages)
 
 	if (!d)
 		return 0;
-	for (i = 0; d->pgd && vtdp_is_translate(d) && i < npages; ) {
+	for (i = 0; d->pt.pgd && vtdp_is_translate(d) && i < npages; ) {
 		u64 addr = la + (i << VTDP_PAGE_SHIFT), n;
 
 		if (!vtdp_leaf(d, addr, &level)) {

@@ -8,6 +8,7 @@
 
 #include <linux/interval_tree.h>
 #include <linux/idr.h>
+#include <linux/iommu.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
@@ -30,6 +31,9 @@
 #define VTDP_PDTS_MIN		2
 #define VTDP_PDTS_MAX		7
 #define VTDP_PDIR_ENTRIES(pdts)	(1U << ((pdts) + 7))
+
+/* Pages a leaf at @level maps: 1, 512 (2 MiB) or 512 * 512 (1 GiB). */
+#define VTDP_LEVEL_PAGES(level)	(1ULL << (9 * ((level) - 1)))
 
 /* The invalidation queue is one 4 KiB page of 128-bit descriptors. */
 #define VTDP_IQ_ENTRIES		(PAGE_SIZE / 16)
@@ -87,6 +91,18 @@ struct vtdp_iommu {
 	u32 inject_skip_mask;
 	u32 inject_skip_count;
 
+	/*
+	 * Linux IOMMU core (vtdp-iommu-core.c).  @core_registered: @core is
+	 * registered (module parameter iommu_core).  @pt_did tags pass-through
+	 * PASID entries.  @pt_devices: PCI functions already bound to a
+	 * driver when the unit came up, kept working with a pass-through
+	 * context (struct vtdp_core_dev, iommu->lock).
+	 */
+	struct iommu_device core;
+	bool core_registered;
+	u16 pt_did;
+	struct list_head pt_devices;
+
 	/* statistics (debugfs) */
 	atomic64_t faults_total;
 	atomic64_t faults_delivered;
@@ -118,6 +134,18 @@ struct vtdp_extent {
 	u64 npages;
 };
 
+/*
+ * A domain's 4-level page table, in the second-stage or (@s1) the
+ * first-stage format (vtdp-pgtable.c).  Its user serialises edits.
+ */
+struct vtdp_pgtable {
+	struct vtdp_iommu *iommu;
+	u64 *pgd;			/* level-4 table, NULL: none */
+	bool s1;
+	/* invalidate [la, +npages) after a large leaf was split */
+	int (*inv_range)(struct vtdp_pgtable *pt, u64 la, u64 npages);
+};
+
 struct v3_domain {
 	struct list_head link;		/* iommu->domains */
 	struct vtdp_iommu *iommu;
@@ -144,7 +172,7 @@ struct v3_domain {
 
 	/* @mutex serialises page-table edits and the extent tree */
 	struct mutex mutex;
-	u64 *pgd;			/* level-4 table, NULL for PassThrough */
+	struct vtdp_pgtable pt;		/* pgd NULL for PassThrough */
 	struct rb_root_cached extents;
 };
 
@@ -183,6 +211,8 @@ struct v3_dma_device {
 	struct v3_domain *domain;	/* attached domain; iommu->lock */
 
 	struct v3_dma_device_information info;
+	/* iommu_device_claim_dma_owner() taken from the Linux IOMMU core */
+	bool dma_owner_claimed;
 	bool pasid_enabled_by_api;	/* pci_enable_pasid() succeeded */
 	bool pasid_enabled_raw;		/* PASID Enable written directly */
 
@@ -242,6 +272,7 @@ extern struct vtdp_live vtdp_live;
 #define vtdp_live_add(field, n)	atomic_long_add((n), &vtdp_live.field)
 
 /* vtdp-main.c */
+bool vtdp_behind(struct vtdp_iommu *iommu, struct pci_dev *pdev);
 void vtdp_flush_table(struct vtdp_iommu *iommu, void *addr, size_t len);
 int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,
 		   unsigned int n);
@@ -259,6 +290,36 @@ int vtdp_inv_piotlb_range(struct vtdp_iommu *iommu, u16 did, u32 pasid,
 			  u64 addr, u64 npages);
 struct vtdp_context_entry *vtdp_context_entry(struct vtdp_iommu *iommu,
 					      u8 bus, u8 devfn, bool alloc);
+void vtdp_context_set(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce,
+		      u64 *pasid_dir, unsigned int pdts, bool pasid_tagged);
+void vtdp_context_clear(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce);
+void vtdp_write_pasid_entry(struct vtdp_iommu *iommu,
+			    struct vtdp_pasid_entry *pe,
+			    const struct vtdp_pasid_entry *val);
+void vtdp_clear_pasid_entry(struct vtdp_iommu *iommu,
+			    struct vtdp_pasid_entry *pe);
+void vtdp_pasid_entry_ss(struct vtdp_pasid_entry *val, u16 did, u64 *pgd);
+void vtdp_pasid_entry_pt(struct vtdp_pasid_entry *val, u16 did);
+
+/* vtdp-pgtable.c */
+int vtdp_pgt_init(struct vtdp_pgtable *pt, gfp_t gfp);
+void vtdp_pgt_destroy(struct vtdp_pgtable *pt);
+u64 *vtdp_pgt_pte_at(struct vtdp_pgtable *pt, u64 la, int target, gfp_t gfp);
+u64 *vtdp_pgt_leaf(struct vtdp_pgtable *pt, u64 la, int *level);
+bool vtdp_pgt_large_ok(const struct vtdp_pgtable *pt, int level);
+u64 vtdp_pgt_leaf_bits(const struct vtdp_pgtable *pt, bool read, bool write);
+u64 vtdp_pgt_leaf_run(u64 la, u64 npages);
+void vtdp_pgt_clear_leaves(struct vtdp_pgtable *pt, u64 la, u64 npages);
+
+/* vtdp-iommu-core.c: the unit under the Linux IOMMU core */
+struct seq_file;
+int vtdp_core_passthrough_bound(struct vtdp_iommu *iommu);
+int vtdp_core_register(struct vtdp_iommu *iommu);
+void vtdp_core_unregister(struct vtdp_iommu *iommu);
+void vtdp_core_free_passthrough(struct vtdp_iommu *iommu);
+void vtdp_core_drop_passthrough(struct vtdp_iommu *iommu, u16 sid);
+bool vtdp_core_owns(struct vtdp_iommu *iommu, struct pci_dev *pdev);
+int vtdp_core_debugfs_show(struct seq_file *m, struct vtdp_iommu *iommu);
 
 /* vtdp-v3.c */
 extern const struct v3_iommu_ops vtdp_v3_ops;

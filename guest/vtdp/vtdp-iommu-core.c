@@ -45,7 +45,7 @@ static struct vtdp_iommu *vtdp_core_unit;
 
 /* A PCI function whose context entry belongs to this file. */
 struct vtdp_core_dev {
-	struct list_head link;		/* iommu->pt_devices (load-time only) */
+	struct list_head link;		/* iommu->pt_devices or ->core_devices */
 	struct vtdp_iommu *iommu;
 	u16 sid;
 	u64 *pasid_dir;			/* PDTS VTDP_PDTS_MIN: one page */
@@ -541,6 +541,7 @@ static struct iommu_device *vtdp_core_probe_device(struct device *dev)
 	/* a function removed and rescanned: its load-time context goes */
 	mutex_lock(&iommu->lock);
 	vtdp_core_drop_passthrough(iommu, cd->sid);
+	list_add_tail(&cd->link, &iommu->core_devices);
 	mutex_unlock(&iommu->lock);
 	dev_iommu_priv_set(dev, cd);
 	dev_info(dev, "vtdp: taken by the Linux IOMMU core on %s\n",
@@ -555,6 +556,7 @@ static void vtdp_core_release_device(struct device *dev)
 	/* The core attached the blocked (release) domain: nothing uses cd. */
 	mutex_lock(&cd->iommu->lock);
 	vtdp_core_dev_set(cd, NULL);
+	list_del(&cd->link);
 	mutex_unlock(&cd->iommu->lock);
 	dev_iommu_priv_set(dev, NULL);
 	vtdp_core_dev_free(cd);
@@ -604,17 +606,23 @@ static const struct iommu_ops vtdp_core_ops = {
 	.owner = THIS_MODULE,
 };
 
-/* The vtdp_core_dev of @pdev: the core's, or a load-time one; iommu->lock. */
+/*
+ * The vtdp_core_dev of @pdev: the core's, or a load-time one.  Looked up
+ * by requester id in our lists, not through pdev->dev.iommu, which the
+ * core frees on release.  Context: iommu->lock held.
+ */
 static struct vtdp_core_dev *vtdp_core_dev_of(struct vtdp_iommu *iommu,
 					      struct pci_dev *pdev,
 					      const char **who)
 {
-	struct device *dev = &pdev->dev;
 	struct vtdp_core_dev *cd;
 
-	if (dev->iommu && dev->iommu->iommu_dev == &iommu->core) {
-		*who = "core";
-		return dev_iommu_priv_get(dev);
+	lockdep_assert_held(&iommu->lock);
+	list_for_each_entry(cd, &iommu->core_devices, link) {
+		if (cd->sid == pci_dev_id(pdev)) {
+			*who = "core";
+			return cd;
+		}
 	}
 	list_for_each_entry(cd, &iommu->pt_devices, link) {
 		if (cd->sid == pci_dev_id(pdev)) {

@@ -941,6 +941,7 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ida_init(&iommu->did_ida);
 	ida_init(&iommu->pasid_ida);
 	INIT_LIST_HEAD(&iommu->pt_devices);
+	INIT_LIST_HEAD(&iommu->core_devices);
 	pci_set_drvdata(pdev, iommu);
 
 	ret = pcim_enable_device(pdev);

@@ -96,12 +96,14 @@ struct vtdp_iommu {
 	 * registered (module parameter iommu_core).  @pt_did tags pass-through
 	 * PASID entries.  @pt_devices: PCI functions already bound to a
 	 * driver when the unit came up, kept working with a pass-through
-	 * context (struct vtdp_core_dev, iommu->lock).
+	 * context; @core_devices: those the core manages (struct
+	 * vtdp_core_dev, both under iommu->lock).
 	 */
 	struct iommu_device core;
 	bool core_registered;
 	u16 pt_did;
 	struct list_head pt_devices;
+	struct list_head core_devices;
 
 	/* statistics (debugfs) */
 	atomic64_t faults_total;

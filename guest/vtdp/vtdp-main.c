@@ -175,11 +175,11 @@ void vtdp_context_set(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce,
 	if (pasid_tagged)
 		ctx0 |= VTDP_CTX_PASIDE;
 	WRITE_ONCE(ce->val[0], 0);
-	wmb();
+	wmb();	/* not present before the other words change */
 	WRITE_ONCE(ce->val[1], VTDP_PASID_RID_DEFAULT);	/* RID_PASID */
 	WRITE_ONCE(ce->val[2], 0);
 	WRITE_ONCE(ce->val[3], 0);
-	wmb();
+	wmb();	/* the other words before present */
 	WRITE_ONCE(ce->val[0], ctx0);
 	vtdp_flush_table(iommu, ce, sizeof(*ce));
 }
@@ -194,7 +194,7 @@ void vtdp_context_set(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce,
 void vtdp_context_clear(struct vtdp_iommu *iommu, struct vtdp_context_entry *ce)
 {
 	WRITE_ONCE(ce->val[0], 0);
-	wmb();
+	wmb();	/* not present before the other words change */
 	WRITE_ONCE(ce->val[1], 0);
 	vtdp_flush_table(iommu, ce, sizeof(*ce));
 }
@@ -214,7 +214,7 @@ void vtdp_write_pasid_entry(struct vtdp_iommu *iommu,
 	/* P last, so the hardware never sees a half-written present entry */
 	for (i = 1; i < ARRAY_SIZE(pe->val); i++)
 		WRITE_ONCE(pe->val[i], val->val[i]);
-	wmb();
+	wmb();	/* the other words before present */
 	WRITE_ONCE(pe->val[0], val->val[0]);
 	vtdp_flush_table(iommu, pe, sizeof(*pe));
 }
@@ -230,7 +230,7 @@ void vtdp_clear_pasid_entry(struct vtdp_iommu *iommu,
 	unsigned int i;
 
 	WRITE_ONCE(pe->val[0], 0);
-	wmb();
+	wmb();	/* not present before the other words change */
 	for (i = 1; i < ARRAY_SIZE(pe->val); i++)
 		WRITE_ONCE(pe->val[i], 0);
 	vtdp_flush_table(iommu, pe, sizeof(*pe));

@@ -143,7 +143,8 @@ static int vtdp_core_dev_set(struct vtdp_core_dev *cd,
 
 		vtdp_clear_pasid_entry(iommu, pe);
 		ret = vtdp_inv_pasid_cache(iommu, old_did,
-					   VTDP_PASID_RID_DEFAULT, false);
+					   VTDP_PASID_RID_DEFAULT, false) ?:
+		      vtdp_inv_iotlb_domain(iommu, old_did);
 	}
 	if (!val) {
 		ce = vtdp_core_dev_ctx(cd, false);
@@ -365,7 +366,12 @@ static void vtdp_core_domain_free(struct iommu_domain *domain)
 {
 	struct vtdp_core_domain *dom = to_vtdp_domain(domain);
 
-	/* no device uses it any more: the core detached them all */
+	/*
+	 * No device uses it any more (the core detached them all).  Its
+	 * domain id goes back to the IDA, and a later domain of V3 or of the
+	 * core must not find these translations under it.
+	 */
+	vtdp_inv_iotlb_domain(dom->iommu, dom->did);
 	vtdp_pgt_destroy(&dom->pt);
 	ida_free(&dom->iommu->did_ida, dom->did);
 	kfree(dom);

@@ -184,12 +184,12 @@ static bool expect_fault(int fd, uint64_t before, uint64_t lo, uint64_t hi,
 }
 
 /*
- * dma-api mode (behind QEMU's intel-iommu, or no IOMMU): the kernel's DMA
+ * dma-api mode (behind an IOMMU driver of Linux, or no IOMMU): the kernel's DMA
  * API picks the device addresses.  Without an IOMMU a buffer must be one
  * physically contiguous segment, so the buffers here are one page each.
  * Returns with the tests from 3 on done; the caller closes @fd.
  */
-static void run_dma_api(int fd)
+static void run_dma_api(int fd, bool unmapped)
 {
 	const uint32_t odd = PAGE - 123;
 	uint8_t *src, *dst;
@@ -249,6 +249,20 @@ static void run_dma_api(int fd)
 	/* 8 */
 	tap(do_unmap(fd, src_iova, &st) == 0 && st == 0 &&
 	    do_unmap(fd, dst_iova, &st) == 0 && st == 0, "UNMAP src and dst");
+
+	/*
+	 * 9 before close with -u (behind an IOMMU only: without one this
+	 * would write guest memory): a write to an IOVA the DMA API never handed out (it
+	 * allocates downwards from 4 GiB) is stopped by the IOMMU.
+	 */
+	if (unmapped) {
+		if (do_submit(fd, VTDP_TD_OP_FILL, 8, 0, DST_IOVA, FILL_PATTERN, &s) < 0)
+			goto out;
+		tap(td_st_is(&s, VTDP_TD_ST_DMA_FAULT) &&
+		    (s.fault_info & VTDP_TD_FI_WRITE) && s.fault_addr == DST_IOVA,
+		    "FILL to an IOVA never mapped: DMA_FAULT, write, fault_addr %#llx",
+		    (unsigned long long)s.fault_addr);
+	}
 out:
 	/* Mappings still alive go with the fd; the memory goes here. */
 	if (src != MAP_FAILED)
@@ -407,11 +421,13 @@ static void run_pasid(int fd, const struct vtdp_td_info *info, uint8_t *src,
 
 static void usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [-d DEVICE] [-m MODE] [-p] [-v]\n"
+	fprintf(stderr, "usage: %s [-d DEVICE] [-m MODE] [-p] [-u] [-v]\n"
 		"  -d DEVICE  test device (default /dev/vtdp-testdev0)\n"
 		"  -m MODE    the driver mode to expect: v3 (default, behind\n"
 		"             vtdp-iommu) or dma-api (behind another IOMMU or none)\n"
 		"  -p         test the PASID ioctls instead (v3 mode)\n"
+		"  -u         dma-api mode behind an IOMMU: also a write to an\n"
+		"             IOVA never mapped, which must fault\n"
 		"  -v         verbose\n", prog);
 }
 
@@ -425,10 +441,10 @@ int main(int argc, char **argv)
 	uint64_t before;
 	int32_t st;
 	uint32_t want_mode = VTDP_TD_MODE_V3;
-	bool pasid_mode = false;
+	bool pasid_mode = false, unmapped = false;
 	int fd = -1, opt;
 
-	while ((opt = getopt(argc, argv, "d:m:pvh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:puvh")) != -1) {
 		switch (opt) {
 		case 'd':
 			devpath = optarg;
@@ -446,6 +462,9 @@ int main(int argc, char **argv)
 		case 'p':
 			pasid_mode = true;
 			break;
+		case 'u':
+			unmapped = true;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -457,7 +476,7 @@ int main(int argc, char **argv)
 
 	/* The plan depends on the mode; it is printed at the end (TAP 13). */
 	if (want_mode == VTDP_TD_MODE_DMA_API)
-		plan = PLAN_DMA_API;
+		plan = PLAN_DMA_API + unmapped;
 	else if (pasid_mode)
 		plan = PLAN_PASID;
 	printf("TAP version 13\n");
@@ -492,7 +511,7 @@ int main(int argc, char **argv)
 	if (info.mode != want_mode)
 		goto out;
 	if (want_mode == VTDP_TD_MODE_DMA_API) {
-		run_dma_api(fd);
+		run_dma_api(fd, unmapped);
 		goto out;
 	}
 

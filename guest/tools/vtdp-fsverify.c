@@ -17,16 +17,18 @@
  * round, and -V verifies the files against it without writing: after a
  * reboot, or after the disk image was touched on the host.
  *
- * Output is TAP (two lines per round: the writes, the verification), with a first mismatch
- * reported as file, offset, expected and found byte; the last lines give
- * the throughput measured ("fsverify: ...").  Exit status 0 when every
- * check passed.
+ * Output is TAP: the first round's writes and verification, one result
+ * for all later rounds (whose details are comments), and the total.  A
+ * wrong file is reported with the offset of its first wrong byte, what it
+ * holds and what it should; the last comment gives the throughput measured
+ * ("fsverify: ...").  Exit status 0 when every check passed.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +77,28 @@ static uint8_t *want;		/* CHUNK bytes of expected content */
 static uint64_t bytes_written, bytes_read;
 static double write_secs, read_secs;
 static uint64_t mismatches;	/* files found wrong, over the whole run */
+
+/*
+ * A result: a TAP line if @always or it failed, else a comment (the rounds
+ * after the first are many; "rounds 2-N" sums them up in one result).
+ */
+static unsigned int later_failures;
+static void __attribute__((format(printf, 3, 4))) report(bool always, bool ok,
+							 const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (always || !ok)
+		tap(ok, "%s", line);
+	else
+		diag("%s", line);
+	if (!always && !ok)
+		later_failures++;
+}
 
 /* splitmix64's output function: a good 64-bit mix of a counter. */
 static uint64_t mix64(uint64_t z)
@@ -388,7 +412,7 @@ static unsigned int verify_all(bool direct, double *rate)
 }
 
 /* Verify every file as -m says; one TAP line for all of it. */
-static void verify_round(const char *round)
+static void verify_round(const char *round, bool always)
 {
 	char how[160] = "";
 	unsigned int bad = 0;
@@ -406,7 +430,7 @@ static void verify_round(const char *round)
 		snprintf(how + strlen(how), sizeof(how) - strlen(how),
 			 "with O_DIRECT reads (%.2f MB/s)", rate);
 	}
-	tap(bad == 0 && dropped, "%s: %u files verified %s: %u wrong%s", round,
+	report(always, bad == 0 && dropped, "%s: %u files verified %s: %u wrong%s", round,
 	    opt.files, how, bad, dropped ? "" : ", page cache NOT dropped");
 }
 
@@ -544,7 +568,7 @@ int main(int argc, char **argv)
 
 		tap(ok, "the manifest of %s lists %u files", base, ok ? opt.files : 0);
 		if (ok)
-			verify_round("verify-only");
+			verify_round("verify-only", true);
 		n = 0;
 	} else {
 		vf = calloc(opt.files, sizeof(*vf));
@@ -567,9 +591,12 @@ int main(int argc, char **argv)
 			n++;
 			errors = write_round(n, what, sizeof(what));
 			snprintf(round, sizeof(round), "round %u", n);
-			tap(errors == 0, "%s: %s", round, what);
-			verify_round(round);
+			report(n == 1, errors == 0, "%s: %s", round, what);
+			verify_round(round, n == 1);
 		} while (now() - t0 < opt.seconds);
+		if (n > 1)
+			tap(later_failures == 0, "rounds 2-%u: every write, delete and verification passed",
+			    n);
 	}
 	wall = now() - t0;
 	tap(mismatches == 0 && failures == 0,

@@ -509,13 +509,15 @@ static void usage(FILE *f)
 		"                     [-m drop|direct|both] [-V]\n"
 		"  -d DIR      a mounted file system (default /mnt); files go to DIR/" SUBDIR "/\n"
 		"  -n FILES    number of files (default 16, at most %u)\n"
-		"  -s MAXSIZE  largest file (default 4M; K, M, G suffixes); sizes are mixed\n"
+		"  -s MAXSIZE  largest file (default 4M, at most 1G; K, M, G suffixes);\n"
+		"              sizes are mixed, the first file has this one\n"
 		"  -S SEED     content and sizes seed (default 1)\n"
 		"  -t SECONDS  go on in rounds of deletes and rewrites for SECONDS (default:\n"
 		"              one round)\n"
 		"  -m MODE     verify after dropping the page cache (drop), with O_DIRECT\n"
 		"              reads (direct) or both (default)\n"
-		"  -V          only verify the files an earlier run left (its MANIFEST)\n",
+		"  -V          only verify the files an earlier run left in DIR, as its\n"
+		"              MANIFEST says (-n, -s and -S come from there)\n",
 		MAX_FILES);
 }
 
@@ -551,7 +553,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || opt.files == 0 || opt.files > MAX_FILES ||
-	    opt.max_size > (1ULL << 40) || opt.seconds < 0) {
+	    opt.max_size > (1ULL << 30) || opt.seconds < 0) {
 		usage(stderr);
 		return 2;
 	}

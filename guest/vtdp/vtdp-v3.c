@@ -194,10 +194,18 @@ static u32 vtdp_domain_types(struct vtdp_iommu *iommu)
 
 #define VTDP_PHYS_LIMIT_PFN	(1ULL << (52 - VTDP_PAGE_SHIFT))
 
-/* Return the page count of @p, or 0 if it is malformed. */
-static u64 vtdp_phys_pages(const struct v3_map_phys *p)
+/*
+ * Return the page count of @p, or 0 if it is malformed.  If @flat, it gets
+ * the description to map from: *@p, or, for a PFN array or MDL whose pages
+ * are one physically contiguous run, that run as a ContiguousRange.  The
+ * run is found in the pass that checks the list, so that placing a large
+ * leaf (vtdp_phys_run()) does not walk a list of 512 pages a second time.
+ */
+static u64 vtdp_phys_pages(const struct v3_map_phys *p,
+			   struct v3_map_phys *flat)
 {
-	u64 i, n;
+	bool contig = false;
+	u64 i, n, base = 0;
 
 	if (!p)
 		return 0;
@@ -209,28 +217,58 @@ static u64 vtdp_phys_pages(const struct v3_map_phys *p)
 		n = p->contiguous.size >> VTDP_PAGE_SHIFT;
 		if ((p->contiguous.base >> VTDP_PAGE_SHIFT) > VTDP_PHYS_LIMIT_PFN - n)
 			return 0;
-		return n;
-	case V3_MAP_PHYS_PFN:
+		break;		/* already flat */
+	case V3_MAP_PHYS_PFN: {
+		const u64 *pfns = p->pfn.pfns;
+
 		n = p->pfn.number_of_pages;
-		if (!p->pfn.pfns || !n || n > VTDP_PHYS_LIMIT_PFN)
+		if (!pfns || !n || n > VTDP_PHYS_LIMIT_PFN)
 			return 0;
-		for (i = 0; i < n; i++)
-			if (p->pfn.pfns[i] >= VTDP_PHYS_LIMIT_PFN)
+		/* the run from pfns[0], then the rest one by one */
+		for (i = 1; i < n && pfns[i] == pfns[0] + i; i++)
+			;
+		contig = i == n;
+		if (pfns[0] > VTDP_PHYS_LIMIT_PFN - i)
+			return 0;
+		for (; i < n; i++)
+			if (pfns[i] >= VTDP_PHYS_LIMIT_PFN)
 				return 0;
-		return n;
-	case V3_MAP_PHYS_MDL:
+		base = pfns[0] << VTDP_PAGE_SHIFT;
+		break;
+	}
+	case V3_MAP_PHYS_MDL: {
+		struct page *const *pages;
+
 		if (!p->mdl.mdl || !p->mdl.mdl->pages || p->mdl.mdl->byte_offset ||
 		    !p->mdl.mdl->byte_count ||
 		    p->mdl.mdl->byte_count & (VTDP_PAGE_SIZE - 1))
 			return 0;
+		pages = p->mdl.mdl->pages;
 		n = p->mdl.mdl->byte_count >> VTDP_PAGE_SHIFT;
-		for (i = 0; i < n; i++)
-			if (!p->mdl.mdl->pages[i])
+		if (!pages[0])
+			return 0;
+		/* the run from pages[0] (no NULL in it), then the rest */
+		for (i = 1; i < n && pages[i] == nth_page(pages[0], i); i++)
+			;
+		contig = i == n;
+		for (; i < n; i++)
+			if (!pages[i])
 				return 0;
-		return n;
+		base = page_to_phys(pages[0]);
+		break;
+	}
 	default:
 		return 0;
 	}
+	if (flat) {
+		*flat = *p;
+		if (contig) {
+			flat->type = V3_MAP_PHYS_CONTIGUOUS;
+			flat->contiguous.base = base;
+			flat->contiguous.size = n << VTDP_PAGE_SHIFT;
+		}
+	}
+	return n;
 }
 
 static u64 vtdp_phys_page(const struct v3_map_phys *p, u64 i)
@@ -248,8 +286,11 @@ static u64 vtdp_phys_page(const struct v3_map_phys *p, u64 i)
 /* Pages i.. of @p that are physically contiguous with page i (>= 1). */
 static u64 vtdp_phys_run(const struct v3_map_phys *p, u64 i, u64 n)
 {
-	u64 pa = vtdp_phys_page(p, i), len = 1;
+	u64 pa, len = 1;
 
+	if (p->type == V3_MAP_PHYS_CONTIGUOUS)
+		return n - i;
+	pa = vtdp_phys_page(p, i);
 	while (i + len < n &&
 	       vtdp_phys_page(p, i + len) == pa + (len << VTDP_PAGE_SHIFT))
 		len++;
@@ -1056,6 +1097,7 @@ static v3_status_t vtdp_map_logical_range_ex(struct v3_domain *domain,
 					     const u64 *min_la,
 					     const u64 *max_la, u64 *la_out)
 {
+	struct v3_map_phys flat;
 	struct v3_domain *d;
 	v3_status_t st;
 	u64 npages, first, span;
@@ -1072,7 +1114,7 @@ static v3_status_t vtdp_map_logical_range_ex(struct v3_domain *domain,
 		st = V3_STATUS_INVALID_PARAMETER_2;
 		goto out;
 	}
-	npages = vtdp_phys_pages(phys);
+	npages = vtdp_phys_pages(phys, &flat);
 	if (!npages) {
 		st = V3_STATUS_INVALID_PARAMETER_3;
 		goto out;
@@ -1085,7 +1127,7 @@ static v3_status_t vtdp_map_logical_range_ex(struct v3_domain *domain,
 			V3_STATUS_INVALID_PARAMETER_4, &first, &span);
 	if (st)
 		goto out;
-	st = vtdp_map_pages(d, first << VTDP_PAGE_SHIFT, phys, npages, span,
+	st = vtdp_map_pages(d, first << VTDP_PAGE_SHIFT, &flat, npages, span,
 			    perms, VTDP_EXTENT_LOGICAL);
 	if (!st)
 		*la_out = first << VTDP_PAGE_SHIFT;
@@ -1202,6 +1244,7 @@ static v3_status_t vtdp_map_identity_range_ex(struct v3_domain *domain,
 					      const struct v3_map_phys *phys)
 {
 	v3_status_t st = V3_STATUS_SUCCESS;
+	struct v3_map_phys flat;
 	struct v3_domain *d;
 	u64 n, i, j, len, pa;
 
@@ -1217,11 +1260,12 @@ static v3_status_t vtdp_map_identity_range_ex(struct v3_domain *domain,
 		st = V3_STATUS_INVALID_PARAMETER_2;
 		goto out;
 	}
-	n = vtdp_phys_pages(phys);
+	n = vtdp_phys_pages(phys, &flat);
 	if (!n) {
 		st = V3_STATUS_INVALID_PARAMETER_3;
 		goto out;
 	}
+	phys = &flat;		/* one contiguous run: one step per loop below */
 	if (d->alloc_width) {
 		st = V3_STATUS_NOT_SUPPORTED;
 		goto out;
@@ -1265,6 +1309,7 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 	struct vtdp_extent **spare = NULL;
 	v3_status_t st = V3_STATUS_SUCCESS;
 	u64 n, i, len, pa, runs = 0, k;
+	struct v3_map_phys flat;
 	struct v3_domain *d;
 
 	might_sleep();
@@ -1275,11 +1320,12 @@ static v3_status_t vtdp_unmap_identity_range_ex(struct v3_domain *domain,
 		st = V3_STATUS_INVALID_PARAMETER_1;
 		goto out;
 	}
-	n = vtdp_phys_pages(phys);
+	n = vtdp_phys_pages(phys, &flat);
 	if (!n) {
 		st = V3_STATUS_INVALID_PARAMETER_2;
 		goto out;
 	}
+	phys = &flat;		/* one contiguous run: one step per loop below */
 	if (d->alloc_width) {
 		st = V3_STATUS_NOT_SUPPORTED;
 		goto out;
@@ -2059,7 +2105,7 @@ vtdp_map_reserved_logical_range(struct v3_la_token *token, u64 offset,
 		return V3_STATUS_INVALID_PARAMETER_2;
 	if (!perms || perms & ~(V3_ACCESS_READ | V3_ACCESS_WRITE))
 		return V3_STATUS_INVALID_PARAMETER_3;
-	npages = vtdp_phys_pages(phys);
+	npages = vtdp_phys_pages(phys, NULL);
 	if (!npages)
 		return V3_STATUS_INVALID_PARAMETER_4;
 	if (!out)

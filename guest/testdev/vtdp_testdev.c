@@ -444,7 +444,7 @@ static int td_submit(struct td_dev *td, struct vtdp_td_submit *s, bool tag,
 
 /* ---- V3 bring-up / teardown ---- */
 
-/* A physically contiguous run as a V3 description (passthrough mode). */
+/* A physically contiguous run as a V3 description. */
 static struct v3_map_phys td_phys_contig(u64 base, unsigned long npages)
 {
 	return (struct v3_map_phys) {
@@ -1468,8 +1468,8 @@ static long td_ioc_faults(struct td_dev *td, struct vtdp_td_faults __user *uarg)
 
 struct td_bench {
 	struct sg_table sgt;		/* dma-api mode */
-	struct v3_mdl mdl;		/* Translate */
-	struct v3_map_phys phys;	/* Translate and PassThrough */
+	struct v3_mdl mdl;		/* Translate, pages not contiguous */
+	struct v3_map_phys phys;	/* V3 mode */
 	enum dma_data_direction dir;
 };
 
@@ -1596,12 +1596,16 @@ static long td_ioc_map_bench(struct td_dev *td,
 						a.length, GFP_KERNEL);
 		if (ret)
 			goto out_unpin;
-	} else if (td->passthrough) {
-		if (!td_pages_contiguous(pages, npages)) {
-			ret = -EINVAL;
-			goto out_unpin;
-		}
+	} else if (td_pages_contiguous(pages, npages)) {
+		/*
+		 * Described once, as the sg table above is: that one has the
+		 * run coalesced into one entry by sg_alloc_table_from_pages(),
+		 * the V3 calls get it as a ContiguousRange, not page by page.
+		 */
 		b.phys = td_phys_contig(page_to_phys(pages[0]), npages);
+	} else if (td->passthrough) {
+		ret = -EINVAL;
+		goto out_unpin;
 	} else {
 		b.mdl.pages = pages;
 		b.mdl.byte_count = a.length;

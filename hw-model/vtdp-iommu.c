@@ -665,6 +665,7 @@ static void vtdp_iommu_realize(PCIDevice *dev, Error **errp)
         .nfr = s->nfr,
         .fault_log_size = s->fault_log_size,
         .iotlb_size = s->iotlb_size,
+        .pasid_cache_size = s->pasid_cache_size,
         .first_stage = s->first_stage,
         .second_stage = s->second_stage,
         .pass_through = s->pass_through,
@@ -718,6 +719,7 @@ static void vtdp_iommu_realize(PCIDevice *dev, Error **errp)
                              PCI_FUNC(dev->devfn));
     trace_vtdp_iommu_config(cfg.aw_bits, cfg.pasid_bits, cfg.nfr,
                             cfg.fault_log_size, cfg.iotlb_size,
+                            cfg.pasid_cache_size,
                             cfg.first_stage, cfg.second_stage,
                             cfg.pass_through);
 }
@@ -763,6 +765,8 @@ static const Property vtdp_iommu_properties[] = {
     DEFINE_PROP_UINT32("fault-log-size", VTDPIOMMUState, fault_log_size,
                        1024),
     DEFINE_PROP_UINT32("iotlb-size", VTDPIOMMUState, iotlb_size, 4096),
+    DEFINE_PROP_UINT32("pasid-cache-size", VTDPIOMMUState, pasid_cache_size,
+                       256),
     DEFINE_PROP_BOOL("first-stage", VTDPIOMMUState, first_stage, true),
     DEFINE_PROP_BOOL("second-stage", VTDPIOMMUState, second_stage, true),
     DEFINE_PROP_BOOL("pass-through", VTDPIOMMUState, pass_through, true),

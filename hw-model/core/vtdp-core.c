@@ -28,7 +28,7 @@ static inline uint64_t min_u64(uint64_t a, uint64_t b)
 #define VTDP_MAMV		18
 #define VTDP_FAULT_LOG_MAX	(1U << 20)
 #define VTDP_CTX_CACHE_SIZE	64
-#define VTDP_PC_CACHE_SIZE	256
+#define VTDP_PC_CACHE_MAX	(1U << 16)
 #define IDX_NONE		UINT32_MAX
 /*
  * Input-address bits an IOTLB tag keeps: the widest walk translates 57
@@ -75,6 +75,7 @@ struct vtdp_pc_cache_entry {
 	bool dir_fpd;		/* FPD of the PASID directory entry */
 	uint16_t sid;
 	uint32_t pasid;
+	uint32_t hnext;		/* hash chain, or free list */
 	struct vtdp_pasid_entry pe;
 };
 
@@ -85,8 +86,16 @@ struct vtdp_cache {
 	uint32_t free_head;		/* free list threaded through hnext */
 	struct vtdp_ctx_cache_entry ctx[VTDP_CTX_CACHE_SIZE];
 	uint32_t ctx_clock;
-	struct vtdp_pc_cache_entry pc[VTDP_PC_CACHE_SIZE];
-	uint32_t pc_clock;
+	/*
+	 * PASID cache: cfg.pasid_cache_size entries, hashed by (source id,
+	 * PASID) so that a lookup, which every PASID-tagged translation
+	 * makes, costs the same with 4 or 4096 PASIDs in use.
+	 */
+	struct vtdp_pc_cache_entry *pc;
+	uint32_t pc_nbuckets;		/* power of two */
+	uint32_t *pc_bucket;
+	uint32_t pc_free;		/* free list threaded through hnext */
+	uint32_t pc_clock;		/* next victim when none is free */
 };
 
 static struct vtdp_cache *cache_of(struct vtdp_core *c)
@@ -402,39 +411,89 @@ static void ctx_cache_invalidate(struct vtdp_core *c, unsigned int gran,
 	c->stats.inv_context++;
 }
 
+static uint32_t pc_hash(const struct vtdp_cache *k, uint16_t sid,
+			uint32_t pasid)
+{
+	uint64_t h = ((uint64_t)sid << 32 | pasid) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(h >> 32) & (k->pc_nbuckets - 1);
+}
+
+static void pc_cache_flush(struct vtdp_core *c)
+{
+	struct vtdp_cache *k = cache_of(c);
+	uint32_t i;
+
+	if (!k || !k->pc_bucket)
+		return;
+	for (i = 0; i < k->pc_nbuckets; i++)
+		k->pc_bucket[i] = IDX_NONE;
+	k->pc_free = IDX_NONE;
+	for (i = c->cfg.pasid_cache_size; i-- > 0;) {
+		k->pc[i].valid = false;
+		k->pc[i].hnext = k->pc_free;
+		k->pc_free = i;
+	}
+	k->pc_clock = 0;
+}
+
 static struct vtdp_pc_cache_entry *pc_cache_lookup(struct vtdp_core *c,
 						   uint16_t sid, uint32_t pasid)
 {
 	struct vtdp_cache *k = cache_of(c);
-	unsigned int i;
+	uint32_t i;
 
-	for (i = 0; i < VTDP_PC_CACHE_SIZE; i++)
-		if (k->pc[i].valid && k->pc[i].sid == sid &&
-		    k->pc[i].pasid == pasid)
+	if (!c->cfg.pasid_cache_size)
+		return NULL;
+	for (i = k->pc_bucket[pc_hash(k, sid, pasid)]; i != IDX_NONE;
+	     i = k->pc[i].hnext)
+		if (k->pc[i].sid == sid && k->pc[i].pasid == pasid)
 			return &k->pc[i];
 	return NULL;
+}
+
+/* Take entry @i off its hash chain and put it on the free list. */
+static void pc_cache_remove(struct vtdp_core *c, uint32_t i)
+{
+	struct vtdp_cache *k = cache_of(c);
+	struct vtdp_pc_cache_entry *e = &k->pc[i];
+	uint32_t *p = &k->pc_bucket[pc_hash(k, e->sid, e->pasid)];
+
+	while (*p != IDX_NONE && *p != i)
+		p = &k->pc[*p].hnext;
+	if (*p == i)
+		*p = e->hnext;
+	e->valid = false;
+	e->hnext = k->pc_free;
+	k->pc_free = i;
 }
 
 static void pc_cache_insert(struct vtdp_core *c, uint16_t sid, uint32_t pasid,
 			    const struct vtdp_pasid_entry *pe, bool dir_fpd)
 {
 	struct vtdp_cache *k = cache_of(c);
-	unsigned int i, slot = VTDP_PC_CACHE_SIZE;
+	struct vtdp_pc_cache_entry *e;
+	uint32_t i, b;
 
-	for (i = 0; i < VTDP_PC_CACHE_SIZE; i++) {
-		if (!k->pc[i].valid) {
-			slot = i;
-			break;
-		}
+	if (!c->cfg.pasid_cache_size)
+		return;
+	if (k->pc_free == IDX_NONE) {
+		/* full: evict round robin, as before the cache was hashed */
+		pc_cache_remove(c, k->pc_clock);
+		k->pc_clock = (k->pc_clock + 1) % c->cfg.pasid_cache_size;
 	}
-	if (slot == VTDP_PC_CACHE_SIZE)
-		slot = k->pc_clock++ % VTDP_PC_CACHE_SIZE;
-	k->pc[slot].valid = true;
-	k->pc[slot].san_reported = false;
-	k->pc[slot].sid = sid;
-	k->pc[slot].pasid = pasid;
-	k->pc[slot].pe = *pe;
-	k->pc[slot].dir_fpd = dir_fpd;
+	i = k->pc_free;
+	e = &k->pc[i];
+	k->pc_free = e->hnext;
+	e->valid = true;
+	e->san_reported = false;
+	e->sid = sid;
+	e->pasid = pasid;
+	e->pe = *pe;
+	e->dir_fpd = dir_fpd;
+	b = pc_hash(k, sid, pasid);
+	e->hnext = k->pc_bucket[b];
+	k->pc_bucket[b] = i;
 }
 
 /* PASID-cache invalidation: gran is VTDP_INV_PC_G(): 0 domain, 1 PASID,
@@ -443,9 +502,9 @@ static void pc_cache_invalidate(struct vtdp_core *c, unsigned int gran,
 				uint16_t did, uint32_t pasid)
 {
 	struct vtdp_cache *k = cache_of(c);
-	unsigned int i;
+	uint32_t i;
 
-	for (i = 0; i < VTDP_PC_CACHE_SIZE; i++) {
+	for (i = 0; i < c->cfg.pasid_cache_size; i++) {
 		struct vtdp_pc_cache_entry *e = &k->pc[i];
 
 		if (!e->valid)
@@ -454,7 +513,7 @@ static void pc_cache_invalidate(struct vtdp_core *c, unsigned int gran,
 			continue;
 		if (gran == 1 && e->pasid != pasid)
 			continue;
-		e->valid = false;
+		pc_cache_remove(c, i);
 	}
 	c->stats.inv_pasid_cache++;
 }
@@ -465,7 +524,7 @@ static void caches_flush_all(struct vtdp_core *c)
 
 	iotlb_flush_all(c);
 	memset(k->ctx, 0, sizeof(k->ctx));
-	memset(k->pc, 0, sizeof(k->pc));
+	pc_cache_flush(c);
 }
 
 /* ====================================================================== */
@@ -1780,6 +1839,8 @@ static int check_config(const struct vtdp_core_config *cfg, char *err,
 		why = "fault-log-size must be 1..1048576";
 	else if (cfg->iotlb_size > VTDP_FAULT_LOG_MAX)
 		why = "iotlb-size must be 0..1048576";
+	else if (cfg->pasid_cache_size > VTDP_PC_CACHE_MAX)
+		why = "pasid-cache-size must be 0..65536";
 	else if (!cfg->first_stage && !cfg->second_stage)
 		why = "first-stage or second-stage translation must be enabled";
 	if (!why)
@@ -1814,11 +1875,18 @@ int vtdp_core_init(struct vtdp_core *c, const struct vtdp_core_config *cfg,
 	if (k) {
 		k->nbuckets = nb;
 		k->bucket = calloc(nb, sizeof(*k->bucket));
+		for (nb = 1; nb < cfg->pasid_cache_size; nb <<= 1)
+			;
+		k->pc_nbuckets = nb;
+		k->pc_bucket = calloc(nb, sizeof(*k->pc_bucket));
+		k->pc = calloc(cfg->pasid_cache_size ? cfg->pasid_cache_size : 1,
+			       sizeof(*k->pc));
 	}
 	if (cfg->iotlb_size)
 		c->iotlb = calloc(cfg->iotlb_size, sizeof(*c->iotlb));
 	c->cache_priv = k;
-	if (!c->log || !k || !k->bucket || (cfg->iotlb_size && !c->iotlb)) {
+	if (!c->log || !k || !k->bucket || !k->pc_bucket || !k->pc ||
+	    (cfg->iotlb_size && !c->iotlb)) {
 		vtdp_core_destroy(c);
 		if (err && err_size)
 			snprintf(err, err_size, "vtdp: out of memory");
@@ -1833,8 +1901,11 @@ void vtdp_core_destroy(struct vtdp_core *c)
 {
 	struct vtdp_cache *k = c->cache_priv;
 
-	if (k)
+	if (k) {
 		free(k->bucket);
+		free(k->pc_bucket);
+		free(k->pc);
+	}
 	free(k);
 	free(c->iotlb);
 	free(c->log);

@@ -57,6 +57,7 @@ struct vtdp_core_config {
 	uint16_t nfr;		/* fault recording registers, 1..256 */
 	uint32_t fault_log_size;	/* host-side fault log entries, >= 1 */
 	uint32_t iotlb_size;	/* IOTLB entries, 0 disables the IOTLB */
+	uint32_t pasid_cache_size;	/* PASID-cache entries, 0 disables it */
 	bool first_stage;	/* ECAP.FLTS */
 	bool second_stage;	/* ECAP.SLTS */
 	bool pass_through;	/* ECAP.PT */
@@ -75,6 +76,7 @@ struct vtdp_core_config {
 	.nfr = 8,				\
 	.fault_log_size = 1024,			\
 	.iotlb_size = 4096,			\
+	.pasid_cache_size = 256,		\
 	.first_stage = true,			\
 	.second_stage = true,			\
 	.pass_through = true,			\

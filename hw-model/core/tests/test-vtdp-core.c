@@ -224,6 +224,7 @@ static void test_config_validation(void)
 	BAD(nfr, 257);
 	BAD(fault_log_size, 0);
 	BAD(fault_log_size, 1U << 21);
+	BAD(pasid_cache_size, (1U << 16) + 1);
 	cfg = good;
 	cfg.first_stage = cfg.second_stage = false;
 	CHECK(vtdp_core_init(&c, &cfg, &ops, NULL, err, sizeof(err)) == -1);
@@ -1249,6 +1250,75 @@ static void test_cache_counters(void)
 	env_free(e);
 }
 
+/*
+ * pasid-cache-size: with N entries, N PASIDs stay cached and an (N+1)th
+ * evicts one; what invalidations leave stays findable (the cache is
+ * hashed); 0 disables the cache.
+ */
+static void test_pasid_cache_size(void)
+{
+	struct vtdp_core_config cfg = VTDP_CORE_DEFAULT_CONFIG;
+	struct vtdp_pasid_entry pe;
+	unsigned int size, p;
+	struct env *e;
+	uint64_t pt, pt2;
+
+	for (size = 0; size <= 64; size += 64) {
+		cfg.pasid_cache_size = size;
+		e = env_new_cfg(&cfg);
+		pt = ss_setup(e, 4);
+		pt2 = tb_pt_new(&e->m);
+		iq_setup(e, false);
+		remap(e, pt, 0x1000, 0xa000);
+		remap(e, pt2, 0x1000, 0xb000);
+		pe = tb_pe_ss(DID, pt, 4);
+		for (p = 1; p <= 64; p++)
+			tb_set_pasid_entry(&e->m, e->pdir, p, &pe);
+		for (p = 1; p <= 64; p++)
+			CHECK_EQ(paddr_of(e, SID, true, p, 0x1000), 0xa000);
+		CHECK_EQ(e->c.stats.pc_misses, 64);
+		/* all 64 cached (or none): a second round */
+		for (p = 1; p <= 64; p++)
+			CHECK_EQ(paddr_of(e, SID, true, p, 0x1000), 0xa000);
+		CHECK_EQ(e->c.stats.pc_hits, size ? 64 : 0);
+		CHECK_EQ(e->c.stats.pc_misses, size ? 64 : 128);
+
+		/* every PASID entry now points elsewhere: stale where cached */
+		pe = tb_pe_ss(DID + 1, pt2, 4);
+		for (p = 1; p <= 65; p++)
+			tb_set_pasid_entry(&e->m, e->pdir, p, &pe);
+		CHECK_EQ(paddr_of(e, SID, true, 7, 0x1000),
+			 size ? 0xa000 : 0xb000);
+		/* PASID-selective invalidation of every odd PASID */
+		for (p = 1; p <= 64; p += 2)
+			iq_submit1(e, VTDP_INV_TYPE_PC | VTDP_INV_PC_PASID |
+				   ((uint64_t)DID << 16) | ((uint64_t)p << 32), 0);
+		for (p = 1; p <= 64; p++)
+			CHECK_EQ(paddr_of(e, SID, true, p, 0x1000),
+				 size && !(p & 1) ? 0xa000 : 0xb000);
+		CHECK(!(rd(e, VTDP_REG_FSTS, 4) & VTDP_FSTS_IQE));
+		env_free(e);
+	}
+
+	/* full: a 65th PASID evicts exactly one entry, the oldest slot's */
+	cfg.pasid_cache_size = 64;
+	e = env_new_cfg(&cfg);
+	pt = ss_setup(e, 4);
+	remap(e, pt, 0x1000, 0xa000);
+	pe = tb_pe_ss(DID, pt, 4);
+	for (p = 1; p <= 65; p++) {
+		tb_set_pasid_entry(&e->m, e->pdir, p, &pe);
+		CHECK_EQ(paddr_of(e, SID, true, p, 0x1000), 0xa000);
+	}
+	CHECK_EQ(e->c.stats.pc_misses, 65);
+	for (p = 2; p <= 65; p++)
+		CHECK_EQ(paddr_of(e, SID, true, p, 0x1000), 0xa000);
+	CHECK_EQ(e->c.stats.pc_misses, 65);
+	CHECK_EQ(paddr_of(e, SID, true, 1, 0x1000), 0xa000);
+	CHECK_EQ(e->c.stats.pc_misses, 66);
+	env_free(e);
+}
+
 /* Legacy-mode context entry for @sid: @lo = P/FPD/TT/table, @hi = AW/DID. */
 static void legacy_ctx(struct env *e, uint64_t root, uint16_t sid,
 		       uint64_t lo, uint64_t hi)
@@ -1998,6 +2068,7 @@ static const struct {
 	{ "FS 5-level, canonical, reserved bits", test_fs_5level_and_rsvd },
 	{ "post-load sanitising and cache drop", test_post_load },
 	{ "context and PASID cache counters", test_cache_counters },
+	{ "PASID cache size, hashed lookup, eviction", test_pasid_cache_size },
 	{ "legacy mode", test_legacy_mode },
 	{ "pass-through", test_pass_through },
 	{ "fault reasons", test_fault_reasons },

@@ -31,6 +31,7 @@ struct VTDPIOMMUState {
     uint16_t nfr;
     uint32_t fault_log_size;
     uint32_t iotlb_size;
+    uint32_t pasid_cache_size;
     bool first_stage;
     bool second_stage;
     bool pass_through;

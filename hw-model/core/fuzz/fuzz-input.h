@@ -11,6 +11,7 @@
  *     h1  bits 2:0 nfr - 1; bits 7:3 fault_log_size - 1
  *     h2  bits 1:0 iotlb_size {64, 0, 1, 16}
  *         bit 2 sanitize (DMA sanitizer on)
+ *         bits 4:3 pasid_cache_size {256, 0, 1, 4}
  *   then operations, each an op byte (taken modulo FZ_OP_COUNT) and its
  *   arguments, little endian:
  *     MEM_RAW    page:1 idx:2 val:8         qword idx of page := val

@@ -744,6 +744,7 @@ static void config_from(struct input *in, struct vtdp_core_config *cfg)
 {
 	static const uint8_t pasid_bits[4] = { 20, 8, 0, 5 };
 	static const uint32_t iotlb[4] = { 64, 0, 1, 16 };
+	static const uint32_t pasid_cache[4] = { 256, 0, 1, 4 };
 	unsigned int h0 = get(in, 1), h1 = get(in, 1), h2 = get(in, 1);
 
 	cfg->aw_bits = (h0 & 1) ? 57 : 48;
@@ -755,6 +756,7 @@ static void config_from(struct input *in, struct vtdp_core_config *cfg)
 	cfg->fault_log_size = (h1 >> 3) + 1;
 	cfg->iotlb_size = iotlb[h2 & 3];
 	cfg->sanitize = h2 & 4;
+	cfg->pasid_cache_size = pasid_cache[(h2 >> 3) & 3];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -189,6 +189,67 @@ void vtdp_pgt_destroy(struct vtdp_pgtable *pt)
 	pt->pgd = NULL;
 }
 
+/* Does the table @tbl at @level (and every table below it) map nothing? */
+static bool vtdp_pgt_table_empty(u64 *tbl, int level)
+{
+	unsigned int i;
+
+	for (i = 0; i < VTDP_LEVEL_ENTRIES; i++) {
+		u64 v = READ_ONCE(tbl[i]);
+
+		if (!(v & VTDP_SS_PRESENT))
+			continue;
+		if (vtdp_pgt_is_leaf(v, level) ||
+		    !vtdp_pgt_table_empty(phys_to_virt(v & VTDP_SS_ADDR_MASK),
+					  level - 1))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * vtdp_pgt_set_large() - map [@la, +leaf size) with one leaf at @level
+ * @pt: the table
+ * @la: input address, aligned to the leaf size
+ * @pa: output address, aligned to the leaf size
+ * @level: 2 (2 MiB) or 3 (1 GiB); vtdp_pgt_large_ok() said yes
+ * @bits: leaf permission bits (vtdp_pgt_leaf_bits())
+ * @gfp: allocation flags for missing tables above @level
+ *
+ * The slot may hold a table left by earlier, smaller mappings (unmap never
+ * frees tables) if nothing in it is mapped any more: the leaf replaces it,
+ * the range is invalidated (without the hint: the unit may cache the
+ * pointer to that table), and only then is the table freed.  Context: as
+ * @gfp allows; the invalidation and the free never sleep.
+ *
+ * Return: 0, -ENOMEM (a table above could not be allocated) or -EBUSY
+ * (part of the range is mapped).
+ */
+int vtdp_pgt_set_large(struct vtdp_pgtable *pt, u64 la, u64 pa, int level,
+		       u64 bits, gfp_t gfp)
+{
+	u64 *e = vtdp_pgt_pte_at(pt, la, level, gfp), old;
+	u64 *tbl = NULL;
+
+	if (!e)		/* a larger leaf maps @la, or no memory */
+		return vtdp_pgt_leaf(pt, la, &(int){ 0 }) ? -EBUSY : -ENOMEM;
+	old = READ_ONCE(*e);
+	if (old & VTDP_SS_PRESENT) {
+		if (vtdp_pgt_is_leaf(old, level))
+			return -EBUSY;
+		tbl = phys_to_virt(old & VTDP_SS_ADDR_MASK);
+		if (!vtdp_pgt_table_empty(tbl, level - 1))
+			return -EBUSY;
+	}
+	WRITE_ONCE(*e, (pa & VTDP_SS_ADDR_MASK) | bits | VTDP_SS_PS);
+	vtdp_flush_table(pt->iommu, e, sizeof(*e));
+	if (tbl) {
+		pt->inv_range(pt, la, VTDP_LEVEL_PAGES(level));
+		vtdp_pgt_free_level(tbl, level - 1);
+	}
+	return 0;
+}
+
 /**
  * vtdp_pgt_leaf_run() - leaves of [@la, +@npages) in the leaf table of @la
  * @la: input address
@@ -204,7 +265,8 @@ u64 vtdp_pgt_leaf_run(u64 la, u64 npages)
  * Replace the large leaf *@e at @level, which maps @base, by a table of
  * leaves one level down with the same translation, so that part of it can
  * be unmapped.  The old leaf is invalidated: the unit may hold it cached.
- * Only V3 domains map large leaves, so this runs in process context.
+ * Process context only: the IOMMU-core domains never unmap part of a
+ * large leaf (vtdp_core_unmap_pages() widens the range to whole leaves).
  */
 static void vtdp_pgt_split_leaf(struct vtdp_pgtable *pt, u64 *e, int level,
 				u64 base)
@@ -234,7 +296,7 @@ static void vtdp_pgt_split_leaf(struct vtdp_pgtable *pt, u64 *e, int level,
  * @npages: 4 KiB pages
  *
  * A large leaf that sticks out of the range is split first (process
- * context only; tables with 4 KiB leaves only never split).  4 KiB leaves
+ * context only; a range of whole leaves never splits).  4 KiB leaves
  * are cleared a leaf table at a time (one walk per table: map+unmap cost
  * must not grow with the depth).  Tables left empty stay: they are freed
  * with the domain.  The caller invalidates the range.

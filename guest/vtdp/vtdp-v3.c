@@ -478,16 +478,15 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 		u64 addr = la + (i << VTDP_PAGE_SHIFT);
 		int level = vtdp_leaf_level(d, phys, addr, i, npages);
 
-		pte = vtdp_pte_at(d, addr, level, true);
-		if (!pte)
-			goto rollback;
 		if (level > 1) {
 			n = VTDP_LEVEL_PAGES(level);
-			pa = vtdp_phys_page(phys, i);
-			WRITE_ONCE(*pte, (pa & VTDP_SS_ADDR_MASK) | bits |
-				   VTDP_SS_PS);
-			vtdp_flush_table(d->iommu, pte, sizeof(*pte));
+			if (vtdp_pgt_set_large(&d->pt, addr, vtdp_phys_page(phys, i),
+					       level, bits, VTDP_V3_TABLE_GFP))
+				goto rollback;
 		} else {
+			pte = vtdp_pte(d, addr, true);
+			if (!pte)
+				goto rollback;
 			/* up to the leaf table's end, where a large leaf may start */
 			n = vtdp_pgt_leaf_run(addr, npages - i);
 			for (j = 0; j < n; j++) {

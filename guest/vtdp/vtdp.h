@@ -144,7 +144,10 @@ struct vtdp_pgtable {
 	struct vtdp_iommu *iommu;
 	u64 *pgd;			/* level-4 table, NULL: none */
 	bool s1;
-	/* invalidate [la, +npages) after a large leaf was split */
+	/*
+	 * invalidate [la, +npages), paging-structure caches included, after
+	 * a large leaf was split or replaced a table; any context
+	 */
 	int (*inv_range)(struct vtdp_pgtable *pt, u64 la, u64 npages);
 };
 
@@ -310,6 +313,8 @@ u64 *vtdp_pgt_pte_at(struct vtdp_pgtable *pt, u64 la, int target, gfp_t gfp);
 u64 *vtdp_pgt_leaf(struct vtdp_pgtable *pt, u64 la, int *level);
 bool vtdp_pgt_large_ok(const struct vtdp_pgtable *pt, int level);
 u64 vtdp_pgt_leaf_bits(const struct vtdp_pgtable *pt, bool read, bool write);
+int vtdp_pgt_set_large(struct vtdp_pgtable *pt, u64 la, u64 pa, int level,
+		       u64 bits, gfp_t gfp);
 u64 vtdp_pgt_leaf_run(u64 la, u64 npages);
 void vtdp_pgt_clear_leaves(struct vtdp_pgtable *pt, u64 la, u64 npages);
 

@@ -788,6 +788,25 @@ static v3_status_t td_map_dma_api(struct td_dev *td, struct td_mapping *m,
 	return V3_STATUS_SUCCESS;
 }
 
+/*
+ * The DMA API does not say how it mapped; vtdp.ko does for its own paging
+ * domains (vtdp.iommu_core=1).  Looked up per call rather than held, so
+ * that this driver never pins vtdp.ko: 0 behind any other IOMMU or none.
+ */
+static u32 td_dma_api_page_size(struct td_dev *td, u64 iova,
+				unsigned long npages)
+{
+	typeof(&vtdp_core_mapping_page_size) fn;
+	u64 size;
+
+	fn = symbol_get(vtdp_core_mapping_page_size);
+	if (!fn)
+		return 0;
+	size = fn(&td->pdev->dev, iova, npages);
+	symbol_put(vtdp_core_mapping_page_size);
+	return size;
+}
+
 /* Called with td->lock held and !td->dead. */
 static v3_status_t td_mapping_unmap(struct td_dev *td, struct td_mapping *m)
 {
@@ -940,8 +959,8 @@ static long td_do_map(struct td_dev *td, struct file *file,
 	a->status = st;
 	a->phys_contig = td_mapping_phys_contig(m);
 	if (V3_SUCCESS(st)) {
-		/* the DMA API does not say how it mapped */
-		a->page_size = td->mode == VTDP_TD_MODE_DMA_API ? 0 :
+		a->page_size = td->mode == VTDP_TD_MODE_DMA_API ?
+			       td_dma_api_page_size(td, la, npages) :
 			       td->page_size(dom, la, npages);
 		a->iova = la;
 		m->iova = la;

@@ -317,7 +317,10 @@ static struct iommu_domain vtdp_blocked_domain = {
 /* ---------------------------------------------------------------------- */
 /* Paging domains                                                          */
 
-/* Never called: core domains map 4 KiB leaves only, nothing is split. */
+/*
+ * vtdp_pgtable.inv_range: a large leaf replaced an empty table.  (Core
+ * domains never split a leaf: unmap_pages takes large leaves whole.)
+ */
 static int vtdp_core_pt_inv_range(struct vtdp_pgtable *pt, u64 la, u64 npages)
 {
 	struct vtdp_core_domain *dom = container_of(pt, struct vtdp_core_domain, pt);
@@ -326,6 +329,18 @@ static int vtdp_core_pt_inv_range(struct vtdp_pgtable *pt, u64 la, u64 npages)
 }
 
 static const struct iommu_domain_ops vtdp_core_paging_ops;
+
+/* 4 KiB, and the large leaves of second stage CAP.SLLPS offers. */
+static unsigned long vtdp_core_pgsizes(const struct vtdp_pgtable *pt)
+{
+	unsigned long sizes = SZ_4K;
+
+	if (vtdp_pgt_large_ok(pt, 2))
+		sizes |= SZ_2M;
+	if (vtdp_pgt_large_ok(pt, 3))
+		sizes |= SZ_1G;
+	return sizes;
+}
 
 static struct iommu_domain *vtdp_core_domain_alloc_paging(struct device *dev)
 {
@@ -355,7 +370,7 @@ static struct iommu_domain *vtdp_core_domain_alloc_paging(struct device *dev)
 		return ERR_PTR(-ENOMEM);
 	}
 	dom->domain.ops = &vtdp_core_paging_ops;
-	dom->domain.pgsize_bitmap = SZ_4K;
+	dom->domain.pgsize_bitmap = vtdp_core_pgsizes(&dom->pt);
 	dom->domain.geometry.aperture_start = 0;
 	dom->domain.geometry.aperture_end = (1ULL << iommu->aw_bits) - 1;
 	dom->domain.geometry.force_aperture = true;
@@ -400,21 +415,33 @@ static int vtdp_core_map_pages(struct iommu_domain *domain, unsigned long iova,
 	struct vtdp_core_domain *dom = to_vtdp_domain(domain);
 	u64 bits = vtdp_pgt_leaf_bits(&dom->pt, prot & IOMMU_READ,
 				      prot & IOMMU_WRITE);
+	int level = pgsize == SZ_1G ? 3 : pgsize == SZ_2M ? 2 : 1;
 	unsigned long flags;
 	u64 i, j, n = 0;
 	int ret = 0;
 
-	if (WARN_ON_ONCE(pgsize != SZ_4K))
+	/* the core only passes sizes of domain->pgsize_bitmap */
+	if (WARN_ON_ONCE(!(pgsize & domain->pgsize_bitmap) ||
+			 pgsize != VTDP_LEVEL_PAGES(level) << VTDP_PAGE_SHIFT))
 		return -EINVAL;
 	/* Under a spinlock: never sleep for a table, whoever called. */
 	gfp &= ~__GFP_DIRECT_RECLAIM;
 	spin_lock_irqsave(&dom->lock, flags);
-	for (i = 0; i < pgcount; i += n) {
+	/* The core aligned iova and paddr to pgsize: one leaf per page. */
+	for (i = 0; level > 1 && i < pgcount; i++) {
+		ret = vtdp_pgt_set_large(&dom->pt, iova + i * pgsize,
+					 paddr + i * pgsize, level, bits, gfp);
+		if (ret)
+			break;
+	}
+	/* 4 KiB leaves a leaf table at a time (one walk each) */
+	for (; level == 1 && i < pgcount; i += n) {
 		u64 la = iova + (i << VTDP_PAGE_SHIFT);
 		u64 *pte = vtdp_pgt_pte_at(&dom->pt, la, 1, gfp);
 
-		if (!pte) {
-			ret = -ENOMEM;
+		if (!pte) {	/* a large leaf maps @la, or no memory */
+			ret = vtdp_pgt_leaf(&dom->pt, la, &(int){ 0 }) ?
+			      -EBUSY : -ENOMEM;
 			break;
 		}
 		n = vtdp_pgt_leaf_run(la, pgcount - i);
@@ -424,15 +451,30 @@ static int vtdp_core_map_pages(struct iommu_domain *domain, unsigned long iova,
 		vtdp_flush_table(dom->iommu, pte, n * sizeof(*pte));
 	}
 	spin_unlock_irqrestore(&dom->lock, flags);
-	*mapped = i << VTDP_PAGE_SHIFT;
+	*mapped = i * pgsize;
 	return ret;
+}
+
+/* The first byte of the leaf that maps @la, or @la if none. */
+static u64 vtdp_core_leaf_start(struct vtdp_core_domain *dom, u64 la)
+{
+	int level;
+
+	if (!vtdp_pgt_leaf(&dom->pt, la, &level))
+		return la;
+	return la & ~((VTDP_LEVEL_PAGES(level) << VTDP_PAGE_SHIFT) - 1);
 }
 
 /*
  * The leaves go; the tables that held them stay until the domain is freed
  * (the core's page-list helpers for freeing them later are not exported to
- * modules).  Invalidation is the caller's: iotlb_sync or, in lazy mode,
- * the flush queue's flush_iotlb_all.
+ * modules).  A large leaf that the range only covers in part goes whole,
+ * and the size returned says so: that is what intel-iommu does and what
+ * __iommu_unmap() accounts for (it moves on by the size returned); a split
+ * would need a table, which atomic context cannot wait for.  dma-iommu
+ * always unmaps exactly what it mapped, so it never meets this.
+ * Invalidation is the caller's: iotlb_sync or, in lazy mode, the flush
+ * queue's flush_iotlb_all.
  */
 static size_t vtdp_core_unmap_pages(struct iommu_domain *domain,
 				    unsigned long iova, size_t pgsize,
@@ -440,14 +482,19 @@ static size_t vtdp_core_unmap_pages(struct iommu_domain *domain,
 				    struct iommu_iotlb_gather *gather)
 {
 	struct vtdp_core_domain *dom = to_vtdp_domain(domain);
-	size_t size = pgsize * pgcount;
+	u64 start, end = iova + pgsize * pgcount;
 	unsigned long flags;
+	int level;
 
 	spin_lock_irqsave(&dom->lock, flags);
-	vtdp_pgt_clear_leaves(&dom->pt, iova, size >> VTDP_PAGE_SHIFT);
+	start = vtdp_core_leaf_start(dom, iova);
+	if (vtdp_pgt_leaf(&dom->pt, end - 1, &level))
+		end = vtdp_core_leaf_start(dom, end - 1) +
+		      (VTDP_LEVEL_PAGES(level) << VTDP_PAGE_SHIFT);
+	vtdp_pgt_clear_leaves(&dom->pt, start, (end - start) >> VTDP_PAGE_SHIFT);
 	spin_unlock_irqrestore(&dom->lock, flags);
-	iommu_iotlb_gather_add_range(gather, iova, size);
-	return size;
+	iommu_iotlb_gather_add_range(gather, start, end - start);
+	return end - iova;
 }
 
 static void vtdp_core_flush_iotlb_all(struct iommu_domain *domain)
@@ -467,8 +514,13 @@ static void vtdp_core_iotlb_sync(struct iommu_domain *domain,
 		return;
 	first = gather->start >> VTDP_PAGE_SHIFT;
 	last = gather->end >> VTDP_PAGE_SHIFT;
-	vtdp_inv_iotlb_range(dom->iommu, dom->did, first << VTDP_PAGE_SHIFT,
-			     last - first + 1);
+	/*
+	 * One aligned block over the range (a 2 MiB leaf: AM 9), with the
+	 * hint: unmap only cleared leaves, every table stays.
+	 */
+	vtdp_inv_iotlb_range_hint(dom->iommu, dom->did,
+				  first << VTDP_PAGE_SHIFT, last - first + 1,
+				  true);
 }
 
 /* Caching mode (CAP.CM): not-present entries may be cached. */
@@ -502,6 +554,53 @@ static phys_addr_t vtdp_core_iova_to_phys(struct iommu_domain *domain,
 	spin_unlock_irqrestore(&dom->lock, flags);
 	return pa;
 }
+
+/* The largest leaf (bytes) that maps a page of [@iova, +@npages), or 0. */
+static u64 vtdp_core_page_size(struct vtdp_core_domain *dom, u64 iova,
+			       u64 npages)
+{
+	unsigned long flags;
+	u64 i, n, max = 0;
+	int level;
+
+	spin_lock_irqsave(&dom->lock, flags);
+	for (i = 0; i < npages; i += n) {
+		u64 la = iova + (i << VTDP_PAGE_SHIFT);
+
+		n = 1;
+		if (!vtdp_pgt_leaf(&dom->pt, la, &level))
+			continue;
+		n = VTDP_LEVEL_PAGES(level) - ((la >> VTDP_PAGE_SHIFT) &
+					       (VTDP_LEVEL_PAGES(level) - 1));
+		max = max(max, VTDP_LEVEL_PAGES(level) << VTDP_PAGE_SHIFT);
+	}
+	spin_unlock_irqrestore(&dom->lock, flags);
+	return max;
+}
+
+/**
+ * vtdp_core_mapping_page_size() - the largest leaf mapping part of a range
+ * @dev: a device the Linux IOMMU core manages
+ * @iova: DMA address (from the DMA API), 4 KiB aligned
+ * @npages: 4 KiB pages from @iova
+ *
+ * A vtdp extension, the counterpart of vtdp_v3_mapping_page_size() for the
+ * DMA API (which never says how it mapped): tells a test whether a buffer
+ * got large (2 MiB / 1 GiB) leaves in vtdp's paging domain.  The caller
+ * keeps the mapping and its driver's binding alive during the call.
+ * Context: any.
+ * Return: bytes of the largest leaf mapping a page of the range, 0 when
+ * none is or @dev is not on one of vtdp's paging domains.
+ */
+u64 vtdp_core_mapping_page_size(struct device *dev, u64 iova, u64 npages)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	if (!domain || domain->ops != &vtdp_core_paging_ops)
+		return 0;
+	return vtdp_core_page_size(to_vtdp_domain(domain), iova, npages);
+}
+EXPORT_SYMBOL_GPL(vtdp_core_mapping_page_size);
 
 static const struct iommu_domain_ops vtdp_core_paging_ops = {
 	.attach_dev = vtdp_core_attach,
@@ -700,6 +799,151 @@ int vtdp_core_debugfs_show(struct seq_file *m, struct vtdp_iommu *iommu)
 			seq_printf(m, "translated did %llu", pe1 & 0xffff);
 		seq_printf(m, " group %d\n", gid);
 	}
+	return 0;
+}
+
+/* One TAP line of vtdp_core_selftest(). */
+#define VTDP_ST(m, cond, fmt, ...)					\
+	seq_printf(m, "%sok - iommu_core: " fmt "\n", (cond) ? "" : "not ", \
+		   ##__VA_ARGS__)
+
+/*
+ * The checks of vtdp_core_selftest() on @domain, a fresh paging domain.
+ * The output addresses are made up: the domain is never attached, no DMA
+ * goes through it.
+ */
+static void vtdp_core_selftest_domain(struct seq_file *m,
+				      struct iommu_domain *domain)
+{
+	struct vtdp_core_domain *dom = to_vtdp_domain(domain);
+	const unsigned long va = SZ_1G;		/* an empty 1 GiB slot */
+	const phys_addr_t pa = 3ULL * SZ_1G;
+	unsigned long want = SZ_4K;
+	long tables;
+	size_t n;
+	int ret;
+
+	if (dom->iommu->cap & VTDP_CAP_SLLPS_2M)
+		want |= SZ_2M;
+	if (dom->iommu->cap & VTDP_CAP_SLLPS_1G)
+		want |= SZ_1G;
+	VTDP_ST(m, domain->pgsize_bitmap == want,
+		"pgsize_bitmap %#lx: 4 KiB and what CAP.SLLPS offers (%#lx)",
+		domain->pgsize_bitmap, want);
+
+	/* a 4 KiB mapping leaves a leaf table behind when it goes */
+	ret = iommu_map(domain, va + SZ_4K, pa + SZ_4K, SZ_4K,
+			IOMMU_READ | IOMMU_WRITE, GFP_KERNEL);
+	n = iommu_unmap(domain, va + SZ_4K, SZ_4K);
+	VTDP_ST(m, !ret && n == SZ_4K && !iommu_iova_to_phys(domain, va + SZ_4K),
+		"map and unmap 4 KiB (map %d, unmapped %zu)", ret, n);
+
+	if (!(want & SZ_2M))
+		return;
+	/* 2 MiB where that empty leaf table is: the leaf replaces it */
+	tables = atomic_long_read(&vtdp_live.table_pages);
+	ret = iommu_map(domain, va, pa, SZ_2M, IOMMU_READ | IOMMU_WRITE,
+			GFP_KERNEL);
+	VTDP_ST(m, !ret && vtdp_core_page_size(dom, va, 512) == SZ_2M &&
+		iommu_iova_to_phys(domain, va + 0x12345) == pa + 0x12345,
+		"map 2 MiB: one 2 MiB leaf, translates (map %d)", ret);
+	VTDP_ST(m, atomic_long_read(&vtdp_live.table_pages) == tables - 1,
+		"the empty leaf table it replaced is freed (table pages %ld -> %ld)",
+		tables, atomic_long_read(&vtdp_live.table_pages));
+	ret = iommu_map(domain, va + SZ_8K, pa, SZ_4K, IOMMU_READ, GFP_KERNEL);
+	VTDP_ST(m, ret == -EBUSY, "map 4 KiB inside the 2 MiB leaf: -EBUSY (%d)",
+		ret);
+	ret = iommu_map(domain, va, pa, SZ_2M, IOMMU_READ, GFP_KERNEL);
+	VTDP_ST(m, ret == -EBUSY, "map 2 MiB over the 2 MiB leaf: -EBUSY (%d)",
+		ret);
+	/* as intel-iommu: a partial unmap takes the whole leaf, and says so */
+	n = iommu_unmap(domain, va + SZ_4K, SZ_4K);
+	VTDP_ST(m, n == SZ_2M - SZ_4K && !iommu_iova_to_phys(domain, va) &&
+		!iommu_iova_to_phys(domain, va + SZ_2M - SZ_4K),
+		"unmap 4 KiB of the 2 MiB leaf: all of it goes, %zu bytes from the IOVA reported",
+		n);
+
+	/* the core splits a range by alignment: 4 KiB, 2 MiB, 4 KiB leaves */
+	ret = iommu_map(domain, va + SZ_2M - SZ_8K, pa + SZ_2M - SZ_8K,
+			SZ_2M + SZ_16K, IOMMU_READ, GFP_KERNEL);
+	VTDP_ST(m, !ret && vtdp_core_page_size(dom, va + SZ_2M - SZ_8K, 2) == SZ_4K &&
+		vtdp_core_page_size(dom, va + SZ_2M, 512) == SZ_2M &&
+		vtdp_core_page_size(dom, va + SZ_4M, 2) == SZ_4K &&
+		iommu_iova_to_phys(domain, va + SZ_4M + 0x1234) == pa + SZ_4M + 0x1234,
+		"map 2 MiB + 16 KiB across 2 MiB boundaries: 4 KiB, 2 MiB and 4 KiB leaves (map %d)",
+		ret);
+	n = iommu_unmap(domain, va + SZ_2M - SZ_8K, SZ_2M + SZ_16K);
+	VTDP_ST(m, n == SZ_2M + SZ_16K && !vtdp_core_page_size(dom, va, 1536),
+		"unmap it: %zu bytes, nothing left", n);
+
+	/* pgcount > 1 */
+	ret = iommu_map(domain, va, pa, SZ_4M, IOMMU_READ, GFP_KERNEL);
+	n = iommu_unmap(domain, va, SZ_4M);
+	VTDP_ST(m, !ret && n == SZ_4M && !vtdp_core_page_size(dom, va, 1024),
+		"map and unmap 4 MiB as two 2 MiB leaves (map %d, unmapped %zu)",
+		ret, n);
+
+	if (!(want & SZ_1G))
+		return;
+	/* 1 GiB over the now empty level-2 table and its leaf tables */
+	tables = atomic_long_read(&vtdp_live.table_pages);
+	ret = iommu_map(domain, va, pa, SZ_1G, IOMMU_READ | IOMMU_WRITE,
+			GFP_KERNEL);
+	VTDP_ST(m, !ret && vtdp_core_page_size(dom, va, 1) == SZ_1G &&
+		iommu_iova_to_phys(domain, va + 0x12345678) == pa + 0x12345678 &&
+		atomic_long_read(&vtdp_live.table_pages) < tables,
+		"map 1 GiB: one 1 GiB leaf replacing the empty tables (map %d, table pages %ld -> %ld)",
+		ret, tables, atomic_long_read(&vtdp_live.table_pages));
+	n = iommu_unmap(domain, va, SZ_1G);
+	VTDP_ST(m, n == SZ_1G && !iommu_iova_to_phys(domain, va),
+		"unmap 1 GiB (%zu bytes)", n);
+}
+
+/**
+ * vtdp_core_selftest() - debugfs "iommu_core_selftest"
+ * @m: the seq_file, TAP lines go there
+ * @iommu: the unit
+ *
+ * The paging domains' large leaves through the Linux IOMMU API, on an
+ * unattached domain of one of the devices the core gave us: the page
+ * sizes offered, a 2 MiB leaf replacing an emptied leaf table, overlaps
+ * refused, a partial unmap of a large leaf, ranges the core splits, 1 GiB.
+ *
+ * Return: 0.
+ */
+int vtdp_core_selftest(struct seq_file *m, struct vtdp_iommu *iommu)
+{
+	struct iommu_domain *domain;
+	struct pci_dev *pdev = NULL;
+	struct vtdp_core_dev *cd;
+	long tables;
+
+	mutex_lock(&iommu->lock);
+	cd = list_first_entry_or_null(&iommu->core_devices,
+				      struct vtdp_core_dev, link);
+	if (cd)
+		pdev = pci_get_domain_bus_and_slot(pci_domain_nr(iommu->pdev->bus),
+						   PCI_BUS_NUM(cd->sid),
+						   cd->sid & 0xff);
+	mutex_unlock(&iommu->lock);
+	if (!pdev) {
+		seq_puts(m, "not ok - iommu_core: no device under the Linux IOMMU core (iommu_core=1?)\n");
+		return 0;
+	}
+	tables = atomic_long_read(&vtdp_live.table_pages);
+	domain = iommu_paging_domain_alloc(&pdev->dev);
+	VTDP_ST(m, !IS_ERR(domain) && domain->ops == &vtdp_core_paging_ops,
+		"paging domain for %s (%d)", pci_name(pdev),
+		PTR_ERR_OR_ZERO(domain));
+	if (!IS_ERR(domain)) {
+		if (domain->ops == &vtdp_core_paging_ops)
+			vtdp_core_selftest_domain(m, domain);
+		iommu_domain_free(domain);
+	}
+	VTDP_ST(m, atomic_long_read(&vtdp_live.table_pages) == tables,
+		"its tables are all freed with it (table pages %ld -> %ld)",
+		tables, atomic_long_read(&vtdp_live.table_pages));
+	pci_dev_put(pdev);
 	return 0;
 }
 

@@ -785,6 +785,12 @@ static int vtdp_iommu_core_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtdp_iommu_core);
 
+static int vtdp_iommu_core_selftest_show(struct seq_file *m, void *unused)
+{
+	return vtdp_core_selftest(m, m->private);
+}
+DEFINE_SHOW_ATTRIBUTE(vtdp_iommu_core_selftest);
+
 static int vtdp_selftest_show(struct seq_file *m, void *unused)
 {
 	return vtdp_v3_selftest(m);
@@ -1042,6 +1048,9 @@ static int vtdp_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 				    &vtdp_selftest_fops);
 		debugfs_create_file("iommu_core", 0400, vtdp_debugfs_root,
 				    iommu, &vtdp_iommu_core_fops);
+		debugfs_create_file("iommu_core_selftest", 0400,
+				    vtdp_debugfs_root, iommu,
+				    &vtdp_iommu_core_selftest_fops);
 		debugfs_create_file("inject_skip_invalidation", 0600,
 				    vtdp_debugfs_root, iommu, &vtdp_inject_fops);
 	}

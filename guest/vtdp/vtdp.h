@@ -327,6 +327,7 @@ void vtdp_core_free_passthrough(struct vtdp_iommu *iommu);
 void vtdp_core_drop_passthrough(struct vtdp_iommu *iommu, u16 sid);
 bool vtdp_core_owns(struct vtdp_iommu *iommu, struct pci_dev *pdev);
 int vtdp_core_debugfs_show(struct seq_file *m, struct vtdp_iommu *iommu);
+int vtdp_core_selftest(struct seq_file *m, struct vtdp_iommu *iommu);
 
 /* vtdp-v3.c */
 extern const struct v3_iommu_ops vtdp_v3_ops;

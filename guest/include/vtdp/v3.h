@@ -387,6 +387,14 @@ void v3_iommu_put_interface(struct v3_iommu_interface_ex *ifc);
  */
 u64 vtdp_v3_mapping_page_size(struct v3_domain *domain, u64 la, u64 npages);
 
+struct device;
+/**
+ * vtdp_core_mapping_page_size() - largest leaf (bytes) mapping a page of
+ * [@iova, +@npages) in the vtdp paging domain of @dev (the Linux IOMMU
+ * core's, with vtdp.iommu_core=1), 0 if none: a vtdp extension
+ */
+u64 vtdp_core_mapping_page_size(struct device *dev, u64 iova, u64 npages);
+
 /**
  * v3_status_to_errno() - the errno that stands for @status at an ioctl edge
  */

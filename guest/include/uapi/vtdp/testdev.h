@@ -189,7 +189,8 @@ struct vtdp_td_map_ex {
 	__u32 handle;		/* in: 0 = the RID domain, else a sub-device's */
 	__s32 status;		/* out: V3 status of MapLogicalRangeEx */
 	__u32 page_size;	/* out: largest IOMMU page (leaf) mapping it:
-				 * 4 KiB, 2 MiB or 1 GiB; 0 in dma-api mode */
+				 * 4 KiB, 2 MiB or 1 GiB; in dma-api mode 0
+				 * but behind vtdp.ko's IOMMU-core domains */
 	__u64 phys_contig;	/* out: largest naturally aligned, physically
 				 * contiguous run of the buffer (bytes) */
 };

@@ -739,6 +739,27 @@ static struct vtdp_core_dev *vtdp_core_dev_of(struct vtdp_iommu *iommu,
 	return NULL;
 }
 
+/*
+ * The domain id of the RID_PASID entry that a context entry written by
+ * someone else (V3) leads to, read through the tables as the unit would;
+ * -1 if none is present.  Context: iommu->lock held, so that V3 can
+ * neither change nor free them meanwhile.
+ */
+static int vtdp_core_foreign_did(struct vtdp_context_entry *ce)
+{
+	u64 *dir = phys_to_virt(READ_ONCE(ce->val[0]) & VTDP_ADDR_MASK);
+	u64 de = READ_ONCE(dir[VTDP_PASID_RID_DEFAULT >> 6]);
+	struct vtdp_pasid_entry *pt;
+
+	if (!(de & VTDP_PDIR_P))
+		return -1;
+	pt = phys_to_virt(de & VTDP_ADDR_MASK);
+	pt += VTDP_PASID_RID_DEFAULT & 63;
+	if (!(READ_ONCE(pt->val[0]) & VTDP_PE0_P))
+		return -1;
+	return READ_ONCE(pt->val[1]) & 0xffff;
+}
+
 /**
  * vtdp_core_debugfs_show() - debugfs "iommu_core": who owns each function
  * @m: the seq_file
@@ -750,6 +771,8 @@ static struct vtdp_core_dev *vtdp_core_dev_of(struct vtdp_iommu *iommu,
  * the context entry does now, read back from the tables ("translated did
  * N", "pass-through did N", "v3" for a context entry the V3 side wrote,
  * "none" for not present) and the function's IOMMU group (-1: none).
+ * A V3 context entry whose requests without PASID go to a domain adds a
+ * line "v3-domain BDF did N".
  *
  * Return: 0.
  */
@@ -766,7 +789,7 @@ int vtdp_core_debugfs_show(struct seq_file *m, struct vtdp_iommu *iommu)
 		const char *who;
 		u64 pe0 = 0, pe1 = 0;
 		int state = 0;		/* 0 none, 1 ours, 2 someone else's */
-		int gid = -1;
+		int gid = -1, v3_did = -1;
 
 		if (pdev == iommu->pdev || !vtdp_behind(iommu, pdev))
 			continue;
@@ -776,6 +799,7 @@ int vtdp_core_debugfs_show(struct seq_file *m, struct vtdp_iommu *iommu)
 					false);
 		if (ce && (READ_ONCE(ce->val[0]) & VTDP_CTX_P)) {
 			state = 2;
+			v3_did = vtdp_core_foreign_did(ce);
 			if (cd && vtdp_core_dev_ctx(cd, false)) {
 				state = 1;
 				pe0 = READ_ONCE(cd->pasid_table0[0].val[0]);
@@ -798,6 +822,9 @@ int vtdp_core_debugfs_show(struct seq_file *m, struct vtdp_iommu *iommu)
 		else
 			seq_printf(m, "translated did %llu", pe1 & 0xffff);
 		seq_printf(m, " group %d\n", gid);
+		if (state == 2 && v3_did >= 0)
+			seq_printf(m, "v3-domain %s did %d\n", pci_name(pdev),
+				   v3_did);
 	}
 	return 0;
 }

@@ -943,16 +943,19 @@ int vtdp_core_selftest(struct seq_file *m, struct vtdp_iommu *iommu)
 	struct iommu_domain *domain;
 	struct pci_dev *pdev = NULL;
 	struct vtdp_core_dev *cd;
+	int sid = -1;
 	long tables;
 
 	mutex_lock(&iommu->lock);
 	cd = list_first_entry_or_null(&iommu->core_devices,
 				      struct vtdp_core_dev, link);
 	if (cd)
-		pdev = pci_get_domain_bus_and_slot(pci_domain_nr(iommu->pdev->bus),
-						   PCI_BUS_NUM(cd->sid),
-						   cd->sid & 0xff);
+		sid = cd->sid;
 	mutex_unlock(&iommu->lock);
+	/* (the PCI lookup may sleep on the bus lock: not under iommu->lock) */
+	if (sid >= 0)
+		pdev = pci_get_domain_bus_and_slot(pci_domain_nr(iommu->pdev->bus),
+						   PCI_BUS_NUM(sid), sid & 0xff);
 	if (!pdev) {
 		seq_puts(m, "not ok - iommu_core: no device under the Linux IOMMU core (iommu_core=1?)\n");
 		return 0;

@@ -94,8 +94,6 @@ static void expect_dma_fault(Env *e, uint32_t pasid, uint64_t iova,
 static uint32_t td_raw(Env *e, unsigned int q, uint64_t ring)
 {
     QPCIDevice *td = e->td;
-    uint32_t st = 0;
-    int i;
 
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QCTRL), 0);
     qpci_io_writeq(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QRING_BASE), ring);
@@ -103,17 +101,7 @@ static uint32_t td_raw(Env *e, unsigned int q, uint64_t ring)
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QCTRL),
                    VTDP_TD_QCTRL_ENABLE | VTDP_TD_QCTRL_HALT_ON_ERROR);
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QTAIL), 1);
-    for (i = 0; i < 5000; i++) {
-        st = qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
-        if ((st & VTDP_TD_QSTATUS_HALTED) ||
-            qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == 1) {
-            /* again: the worker may have completed between the reads */
-            return qpci_io_readl(td, e->tdbar,
-                                 VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
-        }
-        g_usleep(1000);
-    }
-    g_assert_not_reached();
+    return td_wait_first(td, e->tdbar, q);
 }
 
 /* The testdev's ring fetch must fault with @reason (context-level cases). */

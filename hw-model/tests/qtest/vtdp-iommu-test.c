@@ -160,8 +160,6 @@ static uint32_t td_write_imm(VtdpTest *t, QPCIDevice *td, QPCIBar bar,
                              uint64_t dst, uint64_t val)
 {
     uint8_t desc[VTDP_TD_DESC_SIZE] = { 0 };
-    uint32_t st = 0;
-    int i;
 
     qpci_io_writel(td, bar, VTDP_TD_QREG(0, VTDP_TD_QCTRL), 0);
     qpci_io_writeq(td, bar, VTDP_TD_QREG(0, VTDP_TD_QRING_BASE), T_RING);
@@ -177,16 +175,7 @@ static uint32_t td_write_imm(VtdpTest *t, QPCIDevice *td, QPCIBar bar,
     qtest_memset(t->qts, T_RING + VTDP_TD_DESC_SIZE, 0, VTDP_TD_DESC_SIZE);
 
     qpci_io_writel(td, bar, VTDP_TD_QREG(0, VTDP_TD_QTAIL), 1);
-    /* The device runs descriptors in its queue threads: poll, bounded. */
-    for (i = 0; i < 20000; i++) {
-        st = qpci_io_readl(td, bar, VTDP_TD_QREG(0, VTDP_TD_QSTATUS));
-        if (st & VTDP_TD_QSTATUS_HALTED ||
-            qpci_io_readl(td, bar, VTDP_TD_QREG(0, VTDP_TD_QHEAD)) == 1) {
-            break;
-        }
-        g_usleep(1000);
-    }
-    return st;
+    return td_wait_first(td, bar, 0);
 }
 
 /*

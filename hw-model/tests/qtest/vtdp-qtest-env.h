@@ -300,6 +300,30 @@ static inline void env_stop(Env *e)
 }
 
 /*
+ * Wait, at most 20 s, until queue @q of the testdev behind @bar completed
+ * the first descriptor of its ring (QHEAD 1) or stopped (HALTED,
+ * RING_FAULT), and return QSTATUS read after that: the queue's worker
+ * completes a descriptor (QHEAD, QSTATUS, one BQL section) possibly
+ * between two of our reads.
+ */
+static inline uint32_t td_wait_first(QPCIDevice *td, QPCIBar bar,
+                                     unsigned int q)
+{
+    uint32_t st;
+    int i;
+
+    for (i = 0; i < 20000; i++) {
+        st = qpci_io_readl(td, bar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
+        if ((st & (VTDP_TD_QSTATUS_HALTED | VTDP_TD_QSTATUS_RING_FAULT)) ||
+            qpci_io_readl(td, bar, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == 1) {
+            return qpci_io_readl(td, bar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
+        }
+        g_usleep(1000);
+    }
+    g_assert_not_reached();
+}
+
+/*
  * Run one 8-byte WRITE_IMM of @val to @dst on testdev queue @q (its own
  * 2-entry ring); @qctrl adds QCTRL bits (PASID_EN, PRIV), @pasid goes to
  * QPASID.  The queue halts on a DMA error.
@@ -311,7 +335,6 @@ static inline TdResult td_imm(Env *e, unsigned int q, uint32_t qctrl,
     uint64_t ring = T_QRING(q);
     uint8_t desc[VTDP_TD_DESC_SIZE] = { 0 };
     TdResult r = { 0 };
-    int i;
 
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QCTRL), 0);
     qpci_io_writeq(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QRING_BASE), ring);
@@ -326,20 +349,7 @@ static inline TdResult td_imm(Env *e, unsigned int q, uint32_t qctrl,
     stq_le_p(&desc[24], val);
     qtest_memwrite(e->t.qts, ring, desc, sizeof(desc));
     qpci_io_writel(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QTAIL), 1);
-    for (i = 0; i < 20000; i++) {
-        r.qstatus = qpci_io_readl(td, e->tdbar,
-                                  VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
-        if ((r.qstatus & VTDP_TD_QSTATUS_RING_FAULT) ||
-            qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QHEAD)) == 1) {
-            break;
-        }
-        g_usleep(1000);
-    }
-    /*
-     * Again: the queue's worker may have completed the descriptor (QHEAD,
-     * HALTED, one BQL section) between the two reads above.
-     */
-    r.qstatus = qpci_io_readl(td, e->tdbar, VTDP_TD_QREG(q, VTDP_TD_QSTATUS));
+    r.qstatus = td_wait_first(td, e->tdbar, q);
     g_assert_false(r.qstatus & VTDP_TD_QSTATUS_RING_FAULT);
     r.status = qtest_readl(e->t.qts, ring + 40);
     r.fault_info = qtest_readl(e->t.qts, ring + 44);

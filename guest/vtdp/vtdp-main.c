@@ -284,18 +284,6 @@ static void vtdp_qi_recover(struct vtdp_iommu *iommu)
 	atomic64_inc(&iommu->inv_errors);
 }
 
-/**
- * vtdp_qi_submit() - run invalidation descriptors synchronously
- * @iommu: the unit
- * @descs: descriptors (lo/hi used; 128-bit queue)
- * @n: number of descriptors
- *
- * Appends @descs plus an invalidation-wait descriptor with status write and
- * polls the status word until the hardware has processed all of them.
- * Context: any (spinlock, no sleeping; bounded busy wait).
- * Return: 0, -EIO if the hardware rejected a descriptor (FSTS.IQE),
- * -ETIMEDOUT if the wait did not complete, -EINVAL if @n is too large.
- */
 /* Is @d a descriptor fault injection wants left out?  Under qi_lock. */
 static bool vtdp_inject_skip(struct vtdp_iommu *iommu,
 			     const struct vtdp_inv_desc *d)
@@ -327,6 +315,18 @@ static bool vtdp_inject_skip(struct vtdp_iommu *iommu,
 	return true;
 }
 
+/**
+ * vtdp_qi_submit() - run invalidation descriptors synchronously
+ * @iommu: the unit
+ * @descs: descriptors (lo/hi used; 128-bit queue)
+ * @n: number of descriptors
+ *
+ * Appends @descs plus an invalidation-wait descriptor with status write and
+ * polls the status word until the hardware has processed all of them.
+ * Context: any (spinlock, no sleeping; bounded busy wait).
+ * Return: 0, -EIO if the hardware rejected a descriptor (FSTS.IQE),
+ * -ETIMEDOUT if the wait did not complete, -EINVAL if @n is too large.
+ */
 int vtdp_qi_submit(struct vtdp_iommu *iommu, const struct vtdp_inv_desc *descs,
 		   unsigned int n)
 {

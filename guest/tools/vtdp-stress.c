@@ -9,7 +9,11 @@
  * after each transfer must stay untouched).  A descriptor runs in a
  * context: the RID device (untagged DMA through the RID domain) or one of
  * the thread's PASID sub-devices (DMA tagged with its PASID, through its
- * own domain), each with its own buffers and IOVA window.
+ * own domain), each with its own IOVA window and, by default, its own
+ * source and destination buffers.  --buffers sets the number of buffer
+ * pairs apart from the number of contexts (several pairs per context, or
+ * one pair mapped in several contexts' domains), so that the data working
+ * set and the number of PASIDs can be varied one at a time.
  *
  * On request a share of the descriptors is aimed to fault, by kind (see
  * enum fault_kind).  Each injected fault must come back as a DMA_FAULT
@@ -53,6 +57,8 @@
 /* vtdp-iommu's max-pasid-spaces default: one address space per PASID */
 #define MAX_PASIDS	4096
 #define IOVA_TOP	(1ULL << 40)	/* the driver's iova_limit */
+/* --buffers: 64 Ki pairs of 4 KiB transfers are already 1.5 GiB */
+#define MAX_BUFFERS	65536
 
 /*
  * unmapped:    a write to an IOVA never mapped in the context's domain;
@@ -79,6 +85,7 @@ static struct {
 	const char *dev;
 	double seconds;
 	unsigned int threads, queues, pasids;
+	unsigned int buffers;	/* buffer pairs in all; 0: one per context */
 	uint32_t min_len, max_len;
 	enum size_dist dist;
 	bool churn;		/* map and unmap around every descriptor */
@@ -104,9 +111,14 @@ static struct {
 	.domain_type = VTDP_TD_DOMAIN_TRANSLATE,
 };
 
-/* Window layout of a context: slots of the buffer size, page aligned. */
+/*
+ * Window layout of a context: slots of the buffer size, page aligned; a
+ * context with more than one buffer pair (--buffers) maps the others from
+ * slot SLOTS on, two slots a pair, and every window is win_slots long.
+ */
 enum { SLOT_SRC, SLOT_DST, SLOT_RO, SLOT_HOLE, SLOT_STALE, SLOTS = 8 };
 static uint64_t slot_size;
+static unsigned int win_slots = SLOTS;
 
 struct stats {
 	_Atomic uint64_t ops, bytes, corruptions, lost, unexpected;
@@ -122,17 +134,26 @@ static atomic_bool stop;
 /* The clock starts when every thread has mapped its buffers. */
 static pthread_barrier_t mapped;
 
+/* A source and a destination buffer, where a context has them mapped. */
+struct bufs {
+	uint8_t *src, *dst;
+	uint64_t src_iova, dst_iova;
+};
+
 /*
  * A context: the RID device (handle 0, untagged DMA) or one PASID
- * sub-device, with its own domain, buffers and IOVA window (unique across
- * all contexts, so one context's addresses are unmapped in every other
- * domain).
+ * sub-device, with its own domain, buffer pairs and IOVA window (unique
+ * across all contexts, so one context's addresses are unmapped in every
+ * other domain).  With --buffers a pair's pages may also be mapped in
+ * other contexts of the same thread, each at its own window: a thread
+ * runs one descriptor at a time, so they never race.
  */
 struct ctx {
 	uint32_t handle, pasid;
 	uint64_t base;		/* IOVA window */
-	uint8_t *src, *dst, *ro, *stale;
-	uint64_t src_iova, dst_iova;
+	struct bufs *b;		/* its buffer pairs, nb of them */
+	unsigned int nb;
+	uint8_t *ro, *stale;
 };
 
 struct worker {
@@ -142,6 +163,8 @@ struct worker {
 	uint64_t rng;
 	struct ctx *ctx;	/* [0]: RID; [1..nctx-1]: sub-devices */
 	unsigned int nctx;
+	struct bufs *pool;	/* --buffers: the thread's pairs, npool */
+	unsigned int npool;
 	size_t buf_len;		/* max_len + a page for alignment + guard,
 				 * in whole pages of opt.page_size */
 	size_t decoy_len;	/* the same in 4 KiB pages */
@@ -197,7 +220,8 @@ static int map_one(struct worker *w, struct ctx *c, void *buf, uint64_t iova,
 		   uint32_t perms, uint64_t *at)
 {
 	/* the decoys are in small pages, only as large as a transfer needs */
-	size_t len = buf == c->src || buf == c->dst ? w->buf_len : w->decoy_len;
+	bool data = buf != c->ro && buf != c->stale;
+	size_t len = data ? w->buf_len : w->decoy_len;
 	struct vtdp_td_map_ex m;
 	int ret = td_map_ex(w->fd, c->handle, buf, len, iova, perms, &m);
 
@@ -212,7 +236,7 @@ static int map_one(struct worker *w, struct ctx *c, void *buf, uint64_t iova,
 		*at = m.iova;
 	st.maps++;
 	/* what the data buffers got (the decoys are in small pages) */
-	if (len == w->buf_len) {
+	if (data) {
 		atomic_min(&st.min_page_size, m.page_size);
 		atomic_min(&st.min_phys_contig, m.phys_contig);
 	}
@@ -234,17 +258,24 @@ static int unmap_one(struct worker *w, struct ctx *c, uint64_t iova)
 	return 0;
 }
 
-static int map_buffers(struct worker *w, struct ctx *c)
+/* Where pair @i of @c goes in its window: SLOT_SRC for the first. */
+static uint64_t pair_slot(const struct ctx *c, unsigned int i)
 {
-	return map_one(w, c, c->src, slot(c, SLOT_SRC), VTDP_TD_MAP_READ,
-		       &c->src_iova) ||
-	       map_one(w, c, c->dst, slot(c, SLOT_DST), VTDP_TD_MAP_WRITE,
-		       &c->dst_iova);
+	return slot(c, i ? SLOTS + 2 * (i - 1) : SLOT_SRC);
 }
 
-static int unmap_buffers(struct worker *w, struct ctx *c)
+static int map_buffers(struct worker *w, struct ctx *c, struct bufs *b)
 {
-	return unmap_one(w, c, c->src_iova) || unmap_one(w, c, c->dst_iova);
+	uint64_t at = pair_slot(c, b - c->b);
+
+	return map_one(w, c, b->src, at, VTDP_TD_MAP_READ, &b->src_iova) ||
+	       map_one(w, c, b->dst, at + slot_size, VTDP_TD_MAP_WRITE,
+		       &b->dst_iova);
+}
+
+static int unmap_buffers(struct worker *w, struct ctx *c, struct bufs *b)
+{
+	return unmap_one(w, c, b->src_iova) || unmap_one(w, c, b->dst_iova);
 }
 
 static int submit(struct worker *w, const struct ctx *tag, uint32_t op,
@@ -356,6 +387,7 @@ static bool one_op(struct worker *w)
 	uint32_t op = VTDP_TD_OP_COPY + rnd(w) % 3;	/* COPY, FILL, CRC32C */
 	uint64_t src, dst;
 	int kind = -1;
+	struct bufs *b;
 	struct vtdp_td_submit s;
 	uint8_t *decoy = NULL;
 	int ret;
@@ -390,11 +422,13 @@ static bool one_op(struct worker *w)
 		}
 	}
 
+	/* one of c's pairs (drawn only when there is a choice) */
+	b = &c->b[c->nb > 1 ? rnd(w) % c->nb : 0];
 	/* With churn the buffers are mapped for this descriptor only. */
-	if (opt.churn && map_buffers(w, c))
+	if (opt.churn && map_buffers(w, c, b))
 		return false;
-	src = c->src_iova + soff;
-	dst = c->dst_iova + doff;
+	src = b->src_iova + soff;
+	dst = b->dst_iova + doff;
 
 	switch (kind) {
 	case FK_UNMAPPED:
@@ -411,19 +445,22 @@ static bool one_op(struct worker *w)
 			return false;
 		break;
 	case FK_WRONG_PASID:
-		/* c's destination, mapped in c's domain only */
-		decoy = c->dst;
+		/*
+		 * c's destination, mapped at this IOVA in c's domain only
+		 * (another context may map the same pages, at its own window)
+		 */
+		decoy = b->dst;
 		break;
 	case FK_DETACHED:
-		decoy = c->dst;
+		decoy = b->dst;
 		if (!pasid_op(w, tag, VTDP_TD_IOC_PASID_DETACH, "detach"))
 			return false;
 		break;
 	}
 
 	for (uint32_t i = 0; i < len; i++)
-		c->src[soff + i] = (uint8_t)(pattern >> (8 * (i % 8))) ^ (uint8_t)i;
-	memset(c->dst + doff, 0x5a, len + 1);
+		b->src[soff + i] = (uint8_t)(pattern >> (8 * (i % 8))) ^ (uint8_t)i;
+	memset(b->dst + doff, 0x5a, len + 1);
 	if (kind >= 0 && td_faults(w->fd, NULL, 0, &(uint32_t){ 0 }, &seq0) < 0) {
 		snprintf(w->err, sizeof(w->err), "FAULTS: %s", strerror(errno));
 		return false;
@@ -433,7 +470,7 @@ static bool one_op(struct worker *w)
 	if (kind == FK_DETACHED &&
 	    !pasid_op(w, tag, VTDP_TD_IOC_PASID_ATTACH, "re-attach"))
 		return false;
-	if (opt.churn && unmap_buffers(w, c))
+	if (opt.churn && unmap_buffers(w, c, b))
 		return false;
 	if (ret < 0) {
 		st.lost++;
@@ -459,7 +496,7 @@ static bool one_op(struct worker *w)
 		}
 		/* Nothing may have reached the decoy. */
 		if (decoy) {
-			uint8_t clean = decoy == c->dst ? 0x5a : 0;
+			uint8_t clean = decoy == b->dst ? 0x5a : 0;
 
 			for (uint32_t i = 0; i < len; i++)
 				if (decoy[doff + i] != clean) {
@@ -481,22 +518,22 @@ static bool one_op(struct worker *w)
 	}
 	switch (op) {
 	case VTDP_TD_OP_COPY:
-		if (memcmp(c->dst + doff, c->src + soff, len))
+		if (memcmp(b->dst + doff, b->src + soff, len))
 			st.corruptions++;
 		break;
 	case VTDP_TD_OP_FILL:
 		for (uint32_t i = 0; i < len; i++)
-			if (c->dst[doff + i] != (uint8_t)(pattern >> (8 * (i % 8)))) {
+			if (b->dst[doff + i] != (uint8_t)(pattern >> (8 * (i % 8)))) {
 				st.corruptions++;
 				break;
 			}
 		break;
 	default:
-		if (s.result != td_crc32c(c->src + soff, len))
+		if (s.result != td_crc32c(b->src + soff, len))
 			st.corruptions++;
 		break;
 	}
-	if (op != VTDP_TD_OP_CRC32C && c->dst[doff + len] != 0x5a)
+	if (op != VTDP_TD_OP_CRC32C && b->dst[doff + len] != 0x5a)
 		st.corruptions++;	/* written past the end */
 	st.ops++;
 	st.bytes += len;
@@ -511,11 +548,12 @@ static void *worker_main(void *arg)
 	for (unsigned int i = 0; ok && i < w->nctx; i++) {
 		struct ctx *c = &w->ctx[i];
 
-		if (!opt.churn && map_buffers(w, c))
-			ok = false;
+		for (unsigned int k = 0; ok && !opt.churn && k < c->nb; k++)
+			if (map_buffers(w, c, &c->b[k]))
+				ok = false;
 		/* The decoy is mapped read-only for the whole run. */
-		else if ((opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
-			 map_one(w, c, c->ro, slot(c, SLOT_RO), VTDP_TD_MAP_READ, NULL))
+		if (ok && (opt.kinds & (1U << FK_READONLY)) && opt.fault_rate > 0 &&
+		    map_one(w, c, c->ro, slot(c, SLOT_RO), VTDP_TD_MAP_READ, NULL))
 			ok = false;
 	}
 	/*
@@ -646,6 +684,12 @@ static void usage(FILE *f)
 		"      --pasid-only       every descriptor tagged with a sub-device's\n"
 		"                         PASID, none untagged through the RID domain\n"
 		"                         (needs --pasids >= --threads)\n"
+		"      --buffers N        source/destination buffer pairs in all,\n"
+		"                         1..%d, dealt out to the threads (default:\n"
+		"                         one per context); a thread's pairs are\n"
+		"                         dealt out to its contexts, several to one\n"
+		"                         or one mapped in several, so that the data\n"
+		"                         working set does not follow --pasids\n"
 		"  -c, --churn            map and unmap around every descriptor\n"
 		"                         (default: long-lived mappings)\n"
 		"  -f, --fault-rate R     share of descriptors aimed to fault, 0..1\n"
@@ -655,7 +699,7 @@ static void usage(FILE *f)
 		"      --hugepages        the same as --page-size 2m\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no live progress line\n",
-		MAX_THREADS, MAX_PASIDS, VTDP_TD_MAX_LEN);
+		MAX_THREADS, MAX_PASIDS, VTDP_TD_MAX_LEN, MAX_BUFFERS);
 }
 
 /* Give the RID device a domain of @type (no mapping may be in it). */
@@ -673,9 +717,72 @@ static bool set_rid_domain(int fd, uint32_t type)
 	return true;
 }
 
-/* Make @c a new sub-device of @w (or the RID context) with its buffers. */
-static bool ctx_setup(struct worker *w, struct ctx *c, unsigned int g,
-		      bool pasid)
+/* The buffer pairs allocated (the data working set, reported). */
+static unsigned int npairs;
+
+/* A new source and destination buffer of @w's buffer length. */
+static bool alloc_pair(struct worker *w, struct bufs *b)
+{
+	b->src = alloc_buf(w->buf_len);
+	b->dst = alloc_buf(w->buf_len);
+	if (b->src == MAP_FAILED || b->dst == MAP_FAILED) {
+		fprintf(stderr, "vtdp-stress: buffers of %zu bytes in %" PRIu64
+			"-byte pages: %s\n", w->buf_len, opt.page_size,
+			strerror(errno));
+		return false;
+	}
+	npairs++;
+	return true;
+}
+
+/*
+ * The first context of a thread that carries data: 1 with --pasid-only
+ * (the RID context then carries none), else 0.
+ */
+static unsigned int first_data_ctx(void)
+{
+	return opt.pasid_only ? 1 : 0;
+}
+
+/*
+ * The buffer pairs of @w's context @i: by default a pair of its own; with
+ * --buffers, the thread's pool dealt out over the contexts that carry
+ * data, pair k to context k mod n (several pairs a context when there are
+ * more pairs than contexts, one pair shared by several contexts when there
+ * are fewer).  The RID context of a --pasid-only run shares the first
+ * pair: wrong-pasid faults may still aim at its destination.
+ */
+static bool ctx_buffers(struct worker *w, struct ctx *c, unsigned int i)
+{
+	unsigned int first = first_data_ctx(), n = w->nctx - first;
+
+	if (!opt.buffers) {
+		c->nb = 1;
+		c->b = calloc(1, sizeof(*c->b));
+		return c->b && alloc_pair(w, c->b);
+	}
+	if (i < first || w->npool < n)
+		c->nb = 1;
+	else
+		c->nb = (w->npool - (i - first) + n - 1) / n;
+	c->b = calloc(c->nb, sizeof(*c->b));
+	if (!c->b)
+		return false;
+	for (unsigned int k = 0; k < c->nb; k++) {
+		unsigned int p = i < first ? 0 : (i - first + k * n) % w->npool;
+
+		c->b[k].src = w->pool[p].src;
+		c->b[k].dst = w->pool[p].dst;
+	}
+	return true;
+}
+
+/*
+ * Make @c, context @i of @w, a new sub-device (or the RID context) with
+ * its buffers; @g numbers its IOVA window.
+ */
+static bool ctx_setup(struct worker *w, struct ctx *c, unsigned int i,
+		      unsigned int g, bool pasid)
 {
 	if (pasid) {
 		int32_t status;
@@ -689,24 +796,21 @@ static bool ctx_setup(struct worker *w, struct ctx *c, unsigned int g,
 			return false;
 		}
 	}
-	c->base = (g + 1) * SLOTS * slot_size;
-	c->src = alloc_buf(w->buf_len);
-	c->dst = alloc_buf(w->buf_len);
+	c->base = (uint64_t)(g + 1) * win_slots * slot_size;
 	c->ro = alloc_small(w->decoy_len);
 	c->stale = alloc_small(w->decoy_len);
-	if (c->src == MAP_FAILED || c->dst == MAP_FAILED ||
-	    c->ro == MAP_FAILED || c->stale == MAP_FAILED) {
-		fprintf(stderr, "vtdp-stress: buffers of %zu bytes in %" PRIu64
-			"-byte pages: %s\n", w->buf_len, opt.page_size,
-			strerror(errno));
+	if (c->ro == MAP_FAILED || c->stale == MAP_FAILED) {
+		fprintf(stderr, "vtdp-stress: decoys of %zu bytes: %s\n",
+			w->decoy_len, strerror(errno));
 		return false;
 	}
-	return true;
+	return ctx_buffers(w, c, i);
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_SEED = 256, O_JSON, O_HUGE, O_PAGE, O_DOMAIN, O_PASID_ONLY };
+	enum { O_SEED = 256, O_JSON, O_HUGE, O_PAGE, O_DOMAIN, O_PASID_ONLY,
+	       O_BUFFERS };
 	static const struct option longopts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 't' },
@@ -724,6 +828,7 @@ int main(int argc, char **argv)
 		{ "page-size", required_argument, NULL, O_PAGE },
 		{ "domain-type", required_argument, NULL, O_DOMAIN },
 		{ "pasid-only", no_argument, NULL, O_PASID_ONLY },
+		{ "buffers", required_argument, NULL, O_BUFFERS },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -733,6 +838,7 @@ int main(int argc, char **argv)
 	struct worker *w;
 	uint64_t faults_before = 0, faults_after = 0;
 	double t0, t1, last = 0;
+	char *end;
 	bool ok;
 	int c, probe;
 
@@ -778,6 +884,14 @@ int main(int argc, char **argv)
 			}
 			break;
 		case O_PASID_ONLY: opt.pasid_only = true; break;
+		case O_BUFFERS:
+			opt.buffers = strtoul(optarg, &end, 0);
+			if (*end || !opt.buffers || opt.buffers > MAX_BUFFERS) {
+				fprintf(stderr, "vtdp-stress: --buffers must be 1..%d\n",
+					MAX_BUFFERS);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -786,6 +900,10 @@ int main(int argc, char **argv)
 	    opt.pasids > MAX_PASIDS ||
 	    opt.fault_rate < 0 || opt.fault_rate > 1) {
 		usage(stderr);
+		return 2;
+	}
+	if (opt.buffers && opt.buffers < opt.threads) {
+		fprintf(stderr, "vtdp-stress: --buffers needs a buffer pair per thread (--buffers >= --threads)\n");
 		return 2;
 	}
 	if (opt.pasid_only && opt.pasids < opt.threads) {
@@ -838,13 +956,22 @@ int main(int argc, char **argv)
 		uint64_t len = (opt.max_len + 2 * PAGE + opt.page_size - 1) &
 			       ~(opt.page_size - 1);
 
+		/*
+		 * The most pairs a context gets from --buffers: a thread's
+		 * share of them (rounded up) over its fewest data contexts.
+		 */
+		unsigned int per_thread = (opt.buffers + opt.threads - 1) / opt.threads;
+		unsigned int nctx_min = opt.pasids / opt.threads + 1 - first_data_ctx();
+
+		if (per_thread > nctx_min)
+			win_slots = SLOTS + 2 * ((per_thread + nctx_min - 1) / nctx_min - 1);
 		slot_size = 1;
 		while (slot_size < len)
 			slot_size <<= 1;
-		if ((uint64_t)(opt.threads + opt.pasids + 1) * SLOTS * slot_size > IOVA_TOP) {
+		if ((uint64_t)(opt.threads + opt.pasids + 1) * win_slots * slot_size > IOVA_TOP) {
 			fprintf(stderr, "vtdp-stress: %u contexts of %" PRIu64
 				" bytes do not fit below the IOVA limit\n",
-				opt.threads + opt.pasids, SLOTS * slot_size);
+				opt.threads + opt.pasids, (uint64_t)win_slots * slot_size);
 			return 2;
 		}
 	}
@@ -870,10 +997,18 @@ int main(int argc, char **argv)
 			n++;
 		w[i].ctx = calloc(n, sizeof(*w[i].ctx));
 		w[i].nctx = n;
-		if (!ctx_setup(&w[i], &w[i].ctx[0], i, false))
+		/* buffer pair j goes to thread j % threads, as sub-devices do */
+		if (opt.buffers) {
+			w[i].npool = (opt.buffers - i + opt.threads - 1) / opt.threads;
+			w[i].pool = calloc(w[i].npool, sizeof(*w[i].pool));
+			for (unsigned int k = 0; k < w[i].npool; k++)
+				if (!alloc_pair(&w[i], &w[i].pool[k]))
+					return 1;
+		}
+		if (!ctx_setup(&w[i], &w[i].ctx[0], 0, i, false))
 			return 1;
 		for (unsigned int j = i, k = 1; j < opt.pasids; j += opt.threads, k++)
-			if (!ctx_setup(&w[i], &w[i].ctx[k], opt.threads + j, true))
+			if (!ctx_setup(&w[i], &w[i].ctx[k], k, opt.threads + j, true))
 				return 1;
 	}
 
@@ -943,7 +1078,8 @@ int main(int argc, char **argv)
 	if (opt.json) {
 		printf("{\"seconds\": %.3f, \"mode\": \"%s\", \"size\": \"%s\""
 		       ", \"min_len\": %u, \"max_len\": %u, \"threads\": %u"
-		       ", \"queues\": %u, \"pasids\": %u, \"pasid_only\": %s"
+		       ", \"queues\": %u, \"pasids\": %u, \"buffers\": %u"
+		       ", \"pasid_only\": %s"
 		       ", \"domain_type\": \"%s\""
 		       ", \"page_size\": %" PRIu64 ", \"iommu_page_size\": %" PRIu64
 		       ", \"phys_contig\": %" PRIu64 ", \"churn\": %s, \"maps\": %" PRIu64
@@ -954,7 +1090,7 @@ int main(int argc, char **argv)
 		       t1 - t0, opt.dma_api ? "dma-api" :
 		       opt.passthrough ? "v3-passthrough" : "v3",
 		       opt.dist == SD_POW2 ? "pow2" : "uniform", opt.min_len,
-		       opt.max_len, opt.threads, opt.queues, opt.pasids,
+		       opt.max_len, opt.threads, opt.queues, opt.pasids, npairs,
 		       opt.pasid_only ? "true" : "false", domain_name(opt.domain_type), opt.page_size,
 		       st.maps ? (uint64_t)st.min_page_size : 0,
 		       st.maps ? (uint64_t)st.min_phys_contig : 0,
@@ -975,8 +1111,10 @@ int main(int argc, char **argv)
 		printf(", \"ok\": %s}\n", ok ? "true" : "false");
 	} else {
 		printf("vtdp-stress: %.1f s, %u thread(s) on %u queue(s), %u PASID(s), %s domains,"
-		       " %" PRIu64 "-byte pages\n", t1 - t0, opt.threads, opt.queues,
-		       opt.pasids, domain_name(opt.domain_type), opt.page_size);
+		       " %u buffer pair(s) of %zu bytes in %" PRIu64 "-byte pages\n",
+		       t1 - t0, opt.threads, opt.queues, opt.pasids,
+		       domain_name(opt.domain_type), npairs, w[0].buf_len,
+		       opt.page_size);
 		printf("  %" PRIu64 " descriptors, %" PRIu64 " bytes, %.2f MB/s, %.0f ops/s, %"
 		       PRIu64 " maps (data buffers in IOMMU pages of >= %" PRIu64 " bytes)\n",
 		       (uint64_t)st.ops, (uint64_t)st.bytes,

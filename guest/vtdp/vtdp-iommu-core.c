@@ -417,7 +417,7 @@ static int vtdp_core_map_pages(struct iommu_domain *domain, unsigned long iova,
 				      prot & IOMMU_WRITE);
 	int level = pgsize == SZ_1G ? 3 : pgsize == SZ_2M ? 2 : 1;
 	unsigned long flags;
-	u64 i, j, n = 0;
+	u64 i, n = 0;
 	int ret = 0;
 
 	/* the core only passes sizes of domain->pgsize_bitmap */
@@ -445,10 +445,8 @@ static int vtdp_core_map_pages(struct iommu_domain *domain, unsigned long iova,
 			break;
 		}
 		n = vtdp_pgt_leaf_run(la, pgcount - i);
-		for (j = 0; j < n; j++)
-			WRITE_ONCE(pte[j], ((paddr + ((i + j) << VTDP_PAGE_SHIFT)) &
-					    VTDP_SS_ADDR_MASK) | bits);
-		vtdp_flush_table(dom->iommu, pte, n * sizeof(*pte));
+		vtdp_pgt_set_run(&dom->pt, pte, paddr + (i << VTDP_PAGE_SHIFT),
+				 n, bits);
 	}
 	spin_unlock_irqrestore(&dom->lock, flags);
 	*mapped = i * pgsize;

@@ -251,6 +251,27 @@ int vtdp_pgt_set_large(struct vtdp_pgtable *pt, u64 la, u64 pa, int level,
 }
 
 /**
+ * vtdp_pgt_set_run() - write @n 4 KiB leaves mapping a contiguous range
+ * @pt: the tables
+ * @pte: the first leaf's slot (vtdp_pgt_pte_at(pt, la, 1, gfp))
+ * @pa: physical address of the first page; the others follow it
+ * @n: leaves, no further than the leaf table's end (vtdp_pgt_leaf_run())
+ * @bits: permission bits (vtdp_pgt_leaf_bits())
+ *
+ * The address is advanced rather than recomputed per leaf: this loop is
+ * the whole cost of mapping a large buffer in 4 KiB pages.
+ */
+void vtdp_pgt_set_run(struct vtdp_pgtable *pt, u64 *pte, u64 pa, u64 n,
+		      u64 bits)
+{
+	u64 j;
+
+	for (j = 0; j < n; j++, pa += VTDP_PAGE_SIZE)
+		WRITE_ONCE(pte[j], (pa & VTDP_SS_ADDR_MASK) | bits);
+	vtdp_flush_table(pt->iommu, pte, n * sizeof(*pte));
+}
+
+/**
  * vtdp_pgt_leaf_run() - leaves of [@la, +@npages) in the leaf table of @la
  * @la: input address
  * @npages: 4 KiB pages wanted

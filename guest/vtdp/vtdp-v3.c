@@ -489,12 +489,17 @@ static v3_status_t vtdp_map_pages(struct v3_domain *d, u64 la,
 				goto rollback;
 			/* up to the leaf table's end, where a large leaf may start */
 			n = vtdp_pgt_leaf_run(addr, npages - i);
-			for (j = 0; j < n; j++) {
-				pa = phys ? vtdp_phys_page(phys, i + j) :
-					    addr + (j << VTDP_PAGE_SHIFT);
-				WRITE_ONCE(pte[j], (pa & VTDP_SS_ADDR_MASK) | bits);
+			if (!phys || phys->type == V3_MAP_PHYS_CONTIGUOUS) {
+				pa = phys ? vtdp_phys_page(phys, i) : addr;
+				vtdp_pgt_set_run(&d->pt, pte, pa, n, bits);
+			} else {
+				for (j = 0; j < n; j++) {
+					pa = vtdp_phys_page(phys, i + j);
+					WRITE_ONCE(pte[j], (pa & VTDP_SS_ADDR_MASK) |
+							   bits);
+				}
+				vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
 			}
-			vtdp_flush_table(d->iommu, pte, n * sizeof(*pte));
 		}
 		/* a reserved region may span terabytes: stay killable */
 		if (fatal_signal_pending(current)) {

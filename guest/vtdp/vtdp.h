@@ -316,6 +316,8 @@ u64 vtdp_pgt_leaf_bits(const struct vtdp_pgtable *pt, bool read, bool write);
 int vtdp_pgt_set_large(struct vtdp_pgtable *pt, u64 la, u64 pa, int level,
 		       u64 bits, gfp_t gfp);
 u64 vtdp_pgt_leaf_run(u64 la, u64 npages);
+void vtdp_pgt_set_run(struct vtdp_pgtable *pt, u64 *pte, u64 pa, u64 n,
+		      u64 bits);
 void vtdp_pgt_clear_leaves(struct vtdp_pgtable *pt, u64 la, u64 npages);
 
 /* vtdp-iommu-core.c: the unit under the Linux IOMMU core */
